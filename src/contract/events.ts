@@ -1,0 +1,129 @@
+/**
+ * What the engine reports: step telemetry, the first non-finite value, the run summary, and the
+ * columnar result. JSON cannot carry NaN or ±Infinity, so every telemetry number travels as a
+ * `Num`: a finite number, or one of the strings "NaN", "Infinity", "-Infinity".
+ */
+import { z } from 'zod';
+
+export const NonFiniteString = z.enum(['NaN', 'Infinity', '-Infinity']);
+export const Num = z.union([z.number(), NonFiniteString]).meta({
+  id: 'Num',
+  description: 'A number; non-finite values travel as the strings "NaN", "Infinity", "-Infinity".',
+});
+export type Num = z.output<typeof Num>;
+
+/** Encodes a number for JSON: non-finite values become their string names. */
+export function encodeNum(x: number): number | 'NaN' | 'Infinity' | '-Infinity' {
+  if (Number.isFinite(x)) return x;
+  if (Number.isNaN(x)) return 'NaN';
+  return x > 0 ? 'Infinity' : '-Infinity';
+}
+
+/** Decodes a `Num` back to a JS number. */
+export function decodeNum(x: Num): number {
+  return typeof x === 'number' ? x : Number(x);
+}
+
+export const Outcome = z
+  .enum(['exploding', 'vanishing', 'nonfinite', 'diverged', 'converged', 'stable'])
+  .meta({ id: 'Outcome' });
+export type Outcome = z.output<typeof Outcome>;
+
+export const TensorKind = z.enum(['loss', 'activation', 'gradient', 'weight', 'norm']);
+export type TensorKind = z.output<typeof TensorKind>;
+
+export const NonFiniteInfo = z
+  .object({
+    step: z.int(),
+    where: z.string().describe('Human-readable place, e.g. "gradient of W3", "loss", "norm: global gradient norm".'),
+    tensor: TensorKind,
+    layer: z.string().nullable().describe('Layer name (W1…WL; W_xh, W_hh, W_hy) or null for the loss.'),
+    value: Num.describe('The offending value.'),
+  })
+  .meta({ id: 'NonFiniteInfo' });
+export type NonFiniteInfo = z.output<typeof NonFiniteInfo>;
+
+export const Summary = z
+  .object({
+    outcome: Outcome,
+    stepsRun: z.int(),
+    stopped: z.boolean().describe('True when the run was stopped before its last step (cancel or non-finite).'),
+    firstNonFiniteStep: z.int().nullable(),
+    nonFinite: NonFiniteInfo.nullable(),
+    maxGradNorm: Num,
+    minGradNorm: Num,
+    firstLoss: Num,
+    finalLoss: Num,
+    layerGradRatio: Num.nullable().describe('‖∂L/∂W_first‖ / ‖∂L/∂W_last‖ at step 1.'),
+    backwardGain: Num.nullable().describe(
+      'At step 1, how much the backward signal grew from the output to the first layer: ‖∂L/∂z_1‖/‖∂L/∂z_L‖ (linear, mlp; z = pre-activation) or ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (rnn).',
+    ),
+    predictedForwardGain: Num.nullable().describe('Scaled-identity linear nets: gain^L.'),
+    predictedLayerGradFactor: Num.nullable().describe('Scaled-identity linear nets: gain^(L−1).'),
+  })
+  .meta({ id: 'Summary' });
+export type Summary = z.output<typeof Summary>;
+
+export const LayerTelemetry = z
+  .object({ gradNorm: Num, weightNorm: Num, updateRatio: Num })
+  .meta({ id: 'LayerTelemetry' });
+
+export const StepEvent = z
+  .object({
+    type: z.literal('step'),
+    seq: z.int().nonnegative(),
+    step: z.int().positive(),
+    loss: Num,
+    gradNorm: Num,
+    clippedGradNorm: Num,
+    lr: Num,
+    paramNorm: Num,
+    layers: z.array(LayerTelemetry),
+    hiddenGradNorms: z.array(Num).optional(),
+  })
+  .meta({ id: 'StepEvent' });
+
+export const NonFiniteEvent = z
+  .object({ type: z.literal('nonfinite'), seq: z.int().nonnegative() })
+  .extend(NonFiniteInfo.shape)
+  .meta({ id: 'NonFiniteEvent' });
+
+export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).meta({ id: 'JobStatus' });
+export type JobStatus = z.output<typeof JobStatus>;
+export const EndStatus = z.enum(['succeeded', 'failed', 'cancelled']);
+export type EndStatus = z.output<typeof EndStatus>;
+
+export const DoneEvent = z
+  .object({
+    type: z.literal('done'),
+    seq: z.int().nonnegative(),
+    status: EndStatus,
+    summary: Summary.nullable(),
+    error: z.string().optional().describe('Why the job failed (status failed).'),
+  })
+  .meta({ id: 'DoneEvent' });
+
+export const JobEvent = z.discriminatedUnion('type', [StepEvent, NonFiniteEvent, DoneEvent]).meta({ id: 'JobEvent' });
+export type StepEvent = z.output<typeof StepEvent>;
+export type NonFiniteEvent = z.output<typeof NonFiniteEvent>;
+export type DoneEvent = z.output<typeof DoneEvent>;
+export type JobEvent = z.output<typeof JobEvent>;
+
+export const LayerSeries = z
+  .object({ name: z.string(), gradNorm: z.array(Num), weightNorm: z.array(Num), updateRatio: z.array(Num) })
+  .meta({ id: 'LayerSeries' });
+
+/** The columnar series: one array entry per recorded step. */
+export const Series = z
+  .object({
+    steps: z.array(z.int()),
+    loss: z.array(Num),
+    gradNorm: z.array(Num),
+    clippedGradNorm: z.array(Num),
+    lr: z.array(Num),
+    paramNorm: z.array(Num),
+    layers: z.array(LayerSeries),
+    hiddenGradNorms: z.array(z.array(Num)).optional(),
+  })
+  .meta({ id: 'Series' });
+export type SeriesJson = z.output<typeof Series>;
