@@ -50,3 +50,37 @@ export interface SpecIssue {
   path: (string | number)[];
   message: string;
 }
+
+/** Row-major dense parameters: `w` is [rows][cols] (rows = outputs), `b` has `rows` entries or is null. */
+export interface DenseParams {
+  rows: number;
+  cols: number;
+  w: Float64Array;
+  b: Float64Array | null;
+}
+
+/** Weights at initialization, as `initParams(spec)` draws them from the seed (the same draw `simulate` starts from). */
+export type InitialParams =
+  | { kind: 'layered'; layers: DenseParams[] }
+  | { kind: 'rnn'; inputWeights: DenseParams; recurrentWeights: DenseParams; outputWeights: DenseParams };
+
+/**
+ * The functions src/engine/index.ts exports (each in its own module):
+ * - `simulate(spec: JobSpec, hooks?: SimulationHooks): SimulationOutput` — never throws for a spec that
+ *   passed the schema and `checkSpec`; a diverging run is a normal outcome.
+ * - `checkSpec(spec: JobSpec): SpecIssue[]` — cross-field problems (explicit shapes, featureScales length,
+ *   explicit data shapes, batch-norm on rnn); empty when the spec can run.
+ * - `estimateWork(spec: JobSpec): WorkEstimate` — for the service's size budget.
+ * - `initParams(spec: JobSpec): InitialParams`.
+ * - `seriesToJson(series: Series): SeriesJson` and `stepEventAt(series, index): Omit<StepEvent, 'seq'>`,
+ *   non-finite numbers encoded as strings (contract/events.ts `encodeNum`).
+ * - `analyze(request: AnalysisRequest): AnalysisResult` (src/engine/analysis, the only ml-matrix user).
+ */
+export interface WorkEstimate {
+  /** Floating-point operations for the whole run (forward + backward + update), roughly. */
+  flops: number;
+  /** Bytes of parameters, activations and recorded series the run will hold. */
+  bytes: number;
+  /** Number of records the series will hold at most. */
+  records: number;
+}
