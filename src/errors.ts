@@ -31,6 +31,28 @@ export const errors = {
   JOB_ENDED: createError('GL_ERR_JOB_ENDED', 'Job %s has already ended (%s)', 409),
   QUEUE_FULL: createError('GL_ERR_QUEUE_FULL', 'The job queue is full (%s jobs waiting); retry later', 503),
   DRAINING: createError('GL_ERR_DRAINING', 'The server is shutting down and accepts no new jobs', 503),
+  /** The body is not parseable JSON, or carries prototype-pollution keys (__proto__, constructor.prototype). */
+  MALFORMED_BODY: createError('GL_ERR_MALFORMED_BODY', 'The request body is not acceptable JSON: %s', 400),
+  /** API keys are configured and the request has no valid `Authorization: Bearer <key>`. */
+  UNAUTHORIZED: createError('GL_ERR_UNAUTHORIZED', 'A valid API key is required: %s', 401),
+  /** No route for this method and path. */
+  ROUTE_NOT_FOUND: createError('GL_ERR_ROUTE_NOT_FOUND', 'No route %s', 404),
+  /** The body is larger than BODY_LIMIT. */
+  BODY_TOO_LARGE: createError('GL_ERR_BODY_TOO_LARGE', 'The request body is larger than %s bytes', 413),
+  /** The body's Content-Type is not application/json. */
+  UNSUPPORTED_MEDIA_TYPE: createError('GL_ERR_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type: %s', 415),
+  /** A WebSocket route was called without the WebSocket upgrade. */
+  UPGRADE_REQUIRED: createError(
+    'GL_ERR_UPGRADE_REQUIRED',
+    '%s is a WebSocket endpoint; connect with a WebSocket client',
+    426,
+  ),
+  /** Too many requests from this API key (or address) in the window. */
+  RATE_LIMITED: createError('GL_ERR_RATE_LIMITED', 'Rate limit exceeded: %s', 429),
+  /** Any other client error fastify raises (bad headers, …). */
+  BAD_REQUEST: createError('GL_ERR_BAD_REQUEST', 'Bad request: %s', 400),
+  /** A fault on the server's side; details are in the server log under the request id, never in the reply. */
+  INTERNAL: createError('GL_ERR_INTERNAL', 'Internal server error', 500),
 } as const;
 
 export type ErrorCode = (typeof errors)[keyof typeof errors]['prototype']['code'];
