@@ -49,6 +49,10 @@ export const errors = {
   ),
   /** Too many requests from this API key (or address) in the window. */
   RATE_LIMITED: createError('GL_ERR_RATE_LIMITED', 'Rate limit exceeded: %s', 429),
+  /** A sweep whose axes name no job-spec field, give a value the schema refuses (the cell is named), or exceed the cell or work budget; `errors` lists the fields. */
+  SWEEP_INVALID: createError('GL_ERR_SWEEP_INVALID', 'The sweep cannot run: %s', 422),
+  SWEEP_NOT_FOUND: createError('GL_ERR_SWEEP_NOT_FOUND', 'No sweep %s', 404),
+  SWEEP_ENDED: createError('GL_ERR_SWEEP_ENDED', 'Sweep %s has already ended (%s)', 409),
   /** Any other client error fastify raises (bad headers, …). */
   BAD_REQUEST: createError('GL_ERR_BAD_REQUEST', 'Bad request: %s', 400),
   /** A fault on the server's side; details are in the server log under the request id, never in the reply. */
