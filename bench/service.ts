@@ -1,0 +1,298 @@
+/**
+ * Service benchmark (`npm run bench:service`), against the real server entry in a child process
+ * with a SQLite store in a temp directory:
+ *   (a) 1,000 textbook jobs (W1: linear, depth 10, width 2, W = 1.5·I, no bias, batch 32, lr 1e-4,
+ *       1,000 SGD steps, clip-norm 1.0, every step recorded) submitted over HTTP with WORKERS=2 and
+ *       run to completion: jobs/s end to end, against the engine's in-process rate × 2 measured in
+ *       the same run (target ≥ 80 %);
+ *   (b) one job streamed to 100 WebSocket subscribers: events delivered per second, none lost
+ *       (a subscriber cut off with 1013 reconnects with `from`, as a real client does; counted);
+ *   (c) autocannon on GET /v1/jobs/:id: requests/s and p99 latency.
+ * Prints a table, then one JSON line per case.
+ *
+ *   npm run bench:service -- [--jobs 1000] [--stream-steps 10000] [--subscribers 100] [--duration 10]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import type { JobEvent } from '../src/contract/events.js';
+import { JobSpec, type JobSpecInput } from '../src/contract/spec.js';
+import { simulate } from '../src/engine/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '1000' },
+    workers: { type: 'string', default: '2' },
+    'stream-steps': { type: 'string', default: '10000' },
+    subscribers: { type: 'string', default: '100' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10' },
+  },
+});
+const JOBS = Number(args.jobs);
+const WORKERS = Number(args.workers);
+const STREAM_STEPS = Number(args['stream-steps']);
+const SUBSCRIBERS = Number(args.subscribers);
+const DURATION_S = Number(args.duration);
+const CONNECTIONS = Number(args.connections);
+
+const W1: JobSpecInput = {
+  name: 'W1 textbook',
+  network: { kind: 'linear', depth: 10, width: 2, bias: false, init: { scheme: 'scaled-identity', gain: 1.5 } },
+  training: { steps: 1000, batchSize: 32, learningRate: 1e-4, optimizer: 'sgd' },
+  mitigations: [{ kind: 'clip-norm', maxNorm: 1 }],
+  record: { every: 1, layers: true },
+};
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number; average: number };
+  non2xx: number;
+  errors: number;
+  duration: number;
+}
+const autocannon = createRequire(import.meta.url)('autocannon') as (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+}) => Promise<AutocannonResult>;
+
+const rows: { case: string; metric: string; value: string; note: string }[] = [];
+const lines: Record<string, unknown>[] = [];
+const fmt = (x: number, digits = 1) => x.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+function engineJobsPerSecond(): number {
+  const spec = JobSpec.parse(W1);
+  for (let i = 0; i < 5; i++) simulate(spec); // warm-up: JIT
+  const rates: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const n = 20;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) simulate(spec);
+    rates.push(n / ((performance.now() - t0) / 1000));
+  }
+  rates.sort((a, b) => a - b);
+  return rates[2];
+}
+
+async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      WORKERS: String(WORKERS),
+      LOG_LEVEL: 'info',
+      MAX_QUEUE: String(Math.max(5000, JOBS * 2)),
+      RATE_LIMIT_MAX: '1000000000',
+      SHUTDOWN_GRACE_S: '0',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const entry = JSON.parse(line) as { msg?: string; port?: number };
+          if (entry.msg === 'gradient lab listening') resolve(`http://127.0.0.1:${entry.port}`);
+        } catch {}
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
+  });
+  child.stdout!.resume();
+  return { child, url };
+}
+
+async function submit(url: string, spec: JobSpecInput): Promise<string> {
+  const res = await fetch(`${url}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(spec),
+  });
+  const body = (await res.json()) as { id: string };
+  if (res.status !== 202) throw new Error(`POST /v1/jobs → ${res.status} ${JSON.stringify(body)}`);
+  return body.id;
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
+async function benchJobs(url: string, engineRate: number): Promise<string> {
+  const t0 = performance.now();
+  const ids: string[] = [];
+  let next = 0;
+  // A few requests in flight, as several clients would: the server must not be the one waiting.
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < JOBS) {
+        next++;
+        ids.push(await submit(url, W1));
+      }
+    }),
+  );
+  const submitted = performance.now();
+  let succeeded = 0;
+  let failed = 0;
+  for (;;) {
+    succeeded = await metric(url, 'gradient_lab_jobs{status="succeeded"}');
+    failed = await metric(url, 'gradient_lab_jobs{status="failed"}');
+    if (succeeded + failed >= JOBS) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const rate = JOBS / seconds;
+  const target = engineRate * WORKERS;
+  rows.push(
+    { case: 'a', metric: 'engine in-process, 1 thread', value: `${fmt(engineRate)} jobs/s`, note: 'median of 5×20' },
+    {
+      case: 'a',
+      metric: `service, ${WORKERS} workers, end to end`,
+      value: `${fmt(rate)} jobs/s`,
+      note: `${JOBS} jobs in ${fmt(seconds, 2)} s (submitting took ${fmt((submitted - t0) / 1000, 2)} s)`,
+    },
+    {
+      case: 'a',
+      metric: `vs engine × ${WORKERS}`,
+      value: `${fmt((100 * rate) / target)} %`,
+      note: `target ≥ 80 % of ${fmt(target)} jobs/s${failed ? `; ${failed} FAILED` : ''}`,
+    },
+  );
+  lines.push({
+    bench: 'service',
+    case: 'jobs',
+    jobs: JOBS,
+    workers: WORKERS,
+    seconds,
+    jobsPerSec: rate,
+    engineJobsPerSec: engineRate,
+    ratioToEngineTimesWorkers: rate / target,
+    failed,
+  });
+  return ids[ids.length - 1];
+}
+
+async function benchStream(url: string): Promise<void> {
+  const spec: JobSpecInput = { ...W1, name: 'W1 streamed', training: { ...W1.training, steps: STREAM_STEPS } };
+  const id = await submit(url, spec);
+  const wsUrl = `${url.replace('http', 'ws')}/v1/jobs/${id}/stream`;
+  let reconnects = 0;
+  let delivered = 0;
+  const t0 = performance.now();
+  const results = await Promise.all(
+    Array.from(
+      { length: SUBSCRIBERS },
+      () =>
+        new Promise<{ ok: boolean; count: number }>((resolve, reject) => {
+          let expected = 0;
+          let count = 0;
+          const connect = () => {
+            const ws = new WebSocket(`${wsUrl}?from=${expected}`);
+            ws.on('message', (data) => {
+              const event = JSON.parse(String(data)) as JobEvent;
+              if (event.seq !== expected) {
+                ws.terminate();
+                reject(new Error(`subscriber got seq ${event.seq}, expected ${expected}`));
+                return;
+              }
+              expected++;
+              count++;
+              delivered++;
+              if (event.type === 'done') {
+                ws.close();
+                resolve({ ok: event.status === 'succeeded', count });
+              }
+            });
+            ws.on('close', (code) => {
+              if (code === 1013) {
+                reconnects++;
+                connect();
+              }
+            });
+            ws.on('error', reject);
+          };
+          connect();
+        }),
+    ),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const perSub = results[0].count;
+  const lost = results.filter((r) => r.count !== perSub || !r.ok).length;
+  rows.push({
+    case: 'b',
+    metric: `1 job → ${SUBSCRIBERS} WebSocket subscribers`,
+    value: `${fmt(delivered / seconds, 0)} events/s`,
+    note: `${fmt(delivered, 0)} events (${perSub} each) in ${fmt(seconds, 2)} s; lost ${lost}; 1013 reconnects ${reconnects}`,
+  });
+  lines.push({
+    bench: 'service',
+    case: 'stream',
+    subscribers: SUBSCRIBERS,
+    steps: STREAM_STEPS,
+    eventsPerSubscriber: perSub,
+    delivered,
+    seconds,
+    eventsPerSec: delivered / seconds,
+    subscribersWithLoss: lost,
+    reconnects1013: reconnects,
+  });
+}
+
+async function benchGet(url: string, id: string): Promise<void> {
+  const r = await autocannon({ url: `${url}/v1/jobs/${id}`, connections: CONNECTIONS, duration: DURATION_S });
+  rows.push({
+    case: 'c',
+    metric: 'GET /v1/jobs/:id (autocannon)',
+    value: `${fmt(r.requests.average, 0)} req/s`,
+    note: `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ${CONNECTIONS} connections, ${DURATION_S} s; non-2xx ${r.non2xx}, errors ${r.errors}`,
+  });
+  lines.push({
+    bench: 'service',
+    case: 'get-job',
+    connections: CONNECTIONS,
+    durationSec: r.duration,
+    requestsPerSec: r.requests.average,
+    latencyP50Ms: r.latency.p50,
+    latencyP99Ms: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  });
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gl-bench-'));
+  const engineRate = engineJobsPerSecond();
+  const server = await startServer(dataDir);
+  try {
+    const lastId = await benchJobs(server.url, engineRate);
+    await benchStream(server.url);
+    await benchGet(server.url, lastId);
+  } finally {
+    server.child.kill('SIGTERM');
+    await once(server.child, 'exit');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const width = (k: 'case' | 'metric' | 'value') => Math.max(k.length, ...rows.map((r) => r[k].length));
+  const [c, m, v] = [width('case'), width('metric'), width('value')];
+  console.log(`${'case'.padEnd(c)}  ${'metric'.padEnd(m)}  ${'value'.padStart(v)}  note`);
+  for (const r of rows) console.log(`${r.case.padEnd(c)}  ${r.metric.padEnd(m)}  ${r.value.padStart(v)}  ${r.note}`);
+  for (const l of lines) console.log(JSON.stringify(l));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
