@@ -35,6 +35,13 @@ export interface ListQuery {
   /** Opaque cursor from a previous page's `nextCursor`. */
   cursor?: string;
   limit: number;
+  /** Only the cells of this sweep. */
+  sweepId?: string;
+}
+
+export interface SubmitOptions {
+  /** Submits the job as a cell of this sweep: it queues in the sweep's lane (fair scheduling). */
+  sweepId?: string;
 }
 
 export interface Page<T> {
@@ -74,7 +81,7 @@ export interface RuntimeStats {
 
 export interface JobService {
   /** Queues a job. Throws GL_ERR_SPEC_IMPOSSIBLE (422), GL_ERR_OVER_BUDGET (422), GL_ERR_QUEUE_FULL (503), GL_ERR_DRAINING (503). */
-  submit(spec: JobSpec, owner: Owner): Promise<JobRecord>;
+  submit(spec: JobSpec, owner: Owner, options?: SubmitOptions): Promise<JobRecord>;
   /** null when unknown or owned by someone else. */
   get(id: string, owner: Owner): Promise<JobRecord | null>;
   list(query: ListQuery): Promise<Page<JobRecord>>;
@@ -92,4 +99,6 @@ export interface JobService {
    * the next start, closes the store.
    */
   close(options?: { graceMs?: number }): Promise<void>;
+  /** Calls `listener` with the final record each time a job ends; returns the unsubscribe function. */
+  onJobEnd?(listener: (job: JobRecord) => void): () => void;
 }

@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+
+/** What the embedded runtime needs; the HTTP layer builds it from its env config. */
+export interface RuntimeConfig {
+  /** Directory of the SQLite file (jobs.db); null keeps everything in memory (tests). */
+  dataDir: string | null;
+  /** Worker threads, i.e. jobs running at once. */
+  workers: number;
+  /** Jobs waiting to start, sweep cells included; beyond it submit throws QUEUE_FULL. */
+  maxQueue: number;
+  /** Refuse specs whose estimated work (engine `estimateWork().flops`) is above this. */
+  maxWorkFlops: number;
+  /** Refuse specs whose estimated memory (engine `estimateWork().bytes`) is above this. */
+  maxJobBytes: number;
+  /** Ended jobs older than this (since they ended) are deleted; null keeps them. */
+  jobTtlMs: number | null;
+  /** Past this many jobs in all, the oldest ended jobs are deleted; null for no limit. */
+  maxJobs: number | null;
+  /** V8 old-generation limit of each worker thread; a job that needs more fails alone. */
+  workerMaxOldGenMb: number;
+  logger: Logger;
+  /** How long a cancelled running job may take to stop between steps before its thread is killed (default 2000). */
+  cancelGraceMs?: number;
+  /** Tests only: another worker module (it must behave like worker.ts). */
+  workerFile?: string | URL;
+}

@@ -1,0 +1,554 @@
+/**
+ * The embedded job service: fair in-process queue, piscina pool, columnar event logs with
+ * fan-out, and a store (SQLite or memory). See docs/runtime.md for the lifecycle and policies.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Piscina } from 'piscina';
+import type { DoneEvent, EndStatus, JobStatus, Summary } from '../contract/events.js';
+import type { JobSpec } from '../contract/spec.js';
+import { checkSpec, estimateWork, seriesToJson } from '../engine/index.js';
+import { DetailedError, errors, type FieldError } from '../errors.js';
+import type { RuntimeConfig } from './config.js';
+import { JobLog } from './event-log.js';
+import { newId } from './ids.js';
+import { createPool } from './pool.js';
+import type { WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
+import { FairQueue, SINGLE_LANE } from './queue.js';
+import { emptyCounts, type JobStore, type StoredJob } from './store/types.js';
+import { Telemetry } from './telemetry.js';
+import type {
+  JobRecord,
+  JobResult,
+  JobService,
+  ListQuery,
+  Owner,
+  Page,
+  RuntimeStats,
+  SubmitOptions,
+  SubscribeOptions,
+  Subscription,
+} from './types.js';
+
+interface LiveJob {
+  id: string;
+  job: StoredJob;
+  lane: string;
+  log: JobLog;
+  logger: Logger;
+  stop: Int32Array | null;
+  abort: AbortController | null;
+  cancelRequested: boolean;
+  /** close() is handing the job back to the queue for the next start. */
+  requeue: boolean;
+  /** Settles when a started run has been finalized. */
+  settled: Promise<void> | null;
+}
+
+type RunOutcome = { ok: true; result: WorkerResult } | { ok: false; error: unknown };
+
+const DEFAULT_CANCEL_GRACE_MS = 2000;
+const RETENTION_SWEEP_MS = 60_000;
+
+export class EmbeddedJobService implements JobService {
+  private readonly live = new Map<string, LiveJob>();
+  private readonly queue = new FairQueue<LiveJob>();
+  private readonly running = new Set<LiveJob>();
+  private readonly counts = emptyCounts();
+  private readonly endListeners = new Set<(job: JobRecord) => void>();
+  private readonly pool: Piscina<WorkerTask, WorkerResult>;
+  private readonly log: Logger;
+  private readonly cancelGraceMs: number;
+  private reserved = 0;
+  private stepsComputed = 0;
+  private draining = false;
+  private closed = false;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private retentionChain: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly config: RuntimeConfig,
+    private readonly store: JobStore,
+  ) {
+    this.log = config.logger;
+    this.cancelGraceMs = config.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
+    this.pool = createPool({
+      workers: config.workers,
+      workerMaxOldGenMb: config.workerMaxOldGenMb,
+      workerFile: config.workerFile,
+    });
+    this.pool.on('error', (err: unknown) => this.log.error({ err }, 'worker pool error'));
+  }
+
+  static async start(config: RuntimeConfig, store: JobStore): Promise<EmbeddedJobService> {
+    if (!Number.isInteger(config.workers) || config.workers < 1) throw new RangeError('workers must be an integer ≥ 1');
+    const service = new EmbeddedJobService(config, store);
+    await service.recover();
+    return service;
+  }
+
+  /** Jobs a dead process left queued or running run again, in submission order. */
+  private async recover(): Promise<void> {
+    Object.assign(this.counts, await this.store.countByStatus());
+    const left = await this.store.unfinished();
+    for (const job of left) {
+      if (job.status === 'running') {
+        await this.store.setRunning(job.id, null);
+        this.counts.running--;
+        this.counts.queued++;
+        job.status = 'queued';
+        job.startedAt = null;
+      }
+      const live = this.makeLive(job);
+      this.live.set(job.id, live);
+      this.queue.push(live, live.lane);
+    }
+    if (left.length > 0) this.log.info({ jobs: left.length }, 'resuming jobs left by the previous run');
+    await this.enforceRetention();
+    const ttl = this.config.jobTtlMs;
+    if (ttl !== null) {
+      this.retentionTimer = setInterval(() => void this.enforceRetention(), Math.min(ttl, RETENTION_SWEEP_MS));
+      this.retentionTimer.unref();
+    }
+    this.dispatch();
+  }
+
+  async submit(spec: JobSpec, owner: Owner, options: SubmitOptions = {}): Promise<JobRecord> {
+    if (this.draining) throw new errors.DRAINING();
+    const issues = checkSpec(spec);
+    if (issues.length > 0) {
+      const fields: FieldError[] = issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      throw withFields(new errors.SPEC_IMPOSSIBLE(fields.map((f) => `${f.path}: ${f.message}`).join('; ')), fields);
+    }
+    const work = estimateWork(spec);
+    if (work.flops > this.config.maxWorkFlops) {
+      const message = `estimated work ${fmt(work.flops)} FLOPs exceeds the limit maxWorkFlops = ${fmt(this.config.maxWorkFlops)} (work ≈ training.steps × FLOPs per step)`;
+      throw withFields(new errors.OVER_BUDGET(message), [{ path: 'training.steps', message }]);
+    }
+    if (work.bytes > this.config.maxJobBytes) {
+      const message = `estimated memory ${fmt(work.bytes)} bytes exceeds the limit maxJobBytes = ${fmt(this.config.maxJobBytes)}`;
+      throw withFields(new errors.OVER_BUDGET(message), [{ path: 'network', message }]);
+    }
+    if (this.queue.size + this.reserved >= this.config.maxQueue) throw new errors.QUEUE_FULL(this.queue.size);
+
+    const job: StoredJob = {
+      id: newId(),
+      name: spec.name ?? null,
+      status: 'queued',
+      owner,
+      sweepId: options.sweepId ?? null,
+      spec,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      endedAt: null,
+      step: 0,
+      summary: null,
+      error: null,
+      lastSeq: -1,
+    };
+    this.reserved++;
+    try {
+      await this.store.insert(job);
+    } finally {
+      this.reserved--;
+    }
+    const live = this.makeLive(job);
+    this.live.set(job.id, live);
+    this.counts.queued++;
+    this.queue.push(live, live.lane);
+    live.logger.debug('job queued');
+    const record = this.liveRecord(live);
+    this.dispatch();
+    return record;
+  }
+
+  async get(id: string, owner: Owner): Promise<JobRecord | null> {
+    const live = this.live.get(id);
+    if (live) return visible(live.job, owner) ? this.liveRecord(live) : null;
+    const job = await this.store.get(id);
+    return job && visible(job, owner) ? storedRecord(job) : null;
+  }
+
+  async list(query: ListQuery): Promise<Page<JobRecord>> {
+    const limit = Math.max(1, Math.min(query.limit, 1000));
+    const jobs = await this.store.list({
+      owner: query.owner,
+      status: query.status,
+      sweepId: query.sweepId,
+      before: query.cursor,
+      limit: limit + 1,
+    });
+    const more = jobs.length > limit;
+    const items = jobs.slice(0, limit).map((job) => {
+      const live = this.live.get(job.id);
+      return live ? this.liveRecord(live) : storedRecord(job);
+    });
+    return { items, nextCursor: more ? items[items.length - 1].id : null };
+  }
+
+  async cancel(id: string, owner: Owner): Promise<JobRecord> {
+    const live = this.live.get(id);
+    if (!live) {
+      const job = await this.store.get(id);
+      if (!job || !visible(job, owner)) throw new errors.JOB_NOT_FOUND(id);
+      throw new errors.JOB_ENDED(id, job.status);
+    }
+    if (!visible(live.job, owner)) throw new errors.JOB_NOT_FOUND(id);
+    if (live.log.done) throw new errors.JOB_ENDED(id, live.job.status);
+    if (live.job.status === 'queued' && this.queue.remove(id)) {
+      await this.end(live, 'cancelled', null, null);
+      return this.liveRecord(live);
+    }
+    this.requestStop(live, 'cancel');
+    await live.settled;
+    return live.log.done ? this.liveRecord(live) : ((await this.get(id, owner)) ?? this.liveRecord(live));
+  }
+
+  async result(id: string, owner: Owner): Promise<JobResult | null> {
+    const live = this.live.get(id);
+    if (live) {
+      if (!visible(live.job, owner)) return null;
+      return { job: this.liveRecord(live), series: seriesToJson(live.log.telemetry.view()), summary: live.job.summary };
+    }
+    const job = await this.store.get(id);
+    if (!job || !visible(job, owner)) return null;
+    const stored = await this.store.getResult(id);
+    const telemetry = stored ? Telemetry.fromBlob(stored.series) : Telemetry.empty();
+    return { job: storedRecord(job), series: seriesToJson(telemetry.view()), summary: job.summary };
+  }
+
+  async subscribe(id: string, owner: Owner, options: SubscribeOptions): Promise<Subscription | null> {
+    const live = this.live.get(id);
+    if (live) return visible(live.job, owner) ? live.log.subscribe(options) : null;
+    const job = await this.store.get(id);
+    if (!job || !visible(job, owner)) return null;
+    // The job may have ended and left the live map while the store was read.
+    const again = this.live.get(id);
+    if (again) return again.log.subscribe(options);
+    const stored = await this.store.getResult(id);
+    if (!stored) {
+      // Unfinished but not live: only after close(); the events are gone with the process.
+      queueMicrotask(() => options.onEnd?.());
+      return { close() {} };
+    }
+    const log = new JobLog(Telemetry.fromBlob(stored.series), stored.nonFinite, stored.done);
+    return log.subscribe(options);
+  }
+
+  stats(): RuntimeStats {
+    return {
+      queued: this.queue.size,
+      running: this.running.size,
+      byStatus: { ...this.counts },
+      stepsComputed: this.stepsComputed,
+      workers: this.config.workers,
+    };
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.draining || this.closed) return false;
+    try {
+      await this.store.checkWritable();
+    } catch (err) {
+      this.log.warn({ err }, 'job store is not writable');
+      return false;
+    }
+    return this.pool.threads.length > 0;
+  }
+
+  /** Listens for jobs reaching an end state (sweeps, metrics); returns the unsubscribe function. */
+  onJobEnd(listener: (job: JobRecord) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.closed) return;
+    this.draining = true;
+    const graceMs = options.graceMs ?? 0;
+    if (this.running.size > 0 && graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...this.running].map((j) => j.settled)),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    // Whatever is still running goes back to the queue, in the store, for the next start.
+    const handBack = [...this.running];
+    for (const live of handBack) this.requestStop(live, 'requeue');
+    await Promise.all(handBack.map((j) => j.settled));
+    this.closed = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    for (const live of this.live.values()) live.log.endAll();
+    await this.retentionChain;
+    await this.pool.destroy();
+    await this.store.close();
+  }
+
+  /**
+   * Tests only: behaves as if the process died — the worker threads are killed mid-step and nothing
+   * more reaches the store, which is left exactly as the last completed write left it.
+   */
+  async abandon(): Promise<void> {
+    this.closed = true;
+    this.draining = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    for (const live of this.live.values()) live.log.endAll();
+    await this.pool.destroy();
+    await this.store.close();
+  }
+
+  private makeLive(job: StoredJob): LiveJob {
+    return {
+      id: job.id,
+      job,
+      lane: job.sweepId === null ? SINGLE_LANE : `sweep:${job.sweepId}`,
+      log: new JobLog(),
+      logger: this.log.child({ jobId: job.id }),
+      stop: null,
+      abort: null,
+      cancelRequested: false,
+      requeue: false,
+      settled: null,
+    };
+  }
+
+  private liveRecord(live: LiveJob): JobRecord {
+    const { job, log } = live;
+    return {
+      id: job.id,
+      name: job.name,
+      status: job.status,
+      owner: job.owner,
+      spec: job.spec,
+      createdAt: job.createdAt,
+      startedAt: job.startedAt,
+      endedAt: job.endedAt,
+      progress: { step: log.telemetry.lastStep(), steps: job.spec.training.steps },
+      summary: job.summary,
+      error: job.error,
+      lastSeq: log.available() - 1,
+      sweepId: job.sweepId,
+    };
+  }
+
+  private dispatch(): void {
+    while (!this.draining && this.running.size < this.config.workers && this.queue.size > 0) {
+      const live = this.queue.shift()!;
+      this.running.add(live);
+      live.settled = this.run(live);
+    }
+  }
+
+  private requestStop(live: LiveJob, why: 'cancel' | 'requeue'): void {
+    if (why === 'cancel') live.cancelRequested = true;
+    else live.requeue = true;
+    if (!live.stop || !live.abort) return;
+    Atomics.store(live.stop, 0, 1);
+    const abort = live.abort;
+    // The engine checks the flag between steps; a step that never ends loses its thread instead.
+    const timer = setTimeout(
+      () => abort.abort(new Error('stopped: the run did not stop between steps in time')),
+      this.cancelGraceMs,
+    );
+    live.settled?.finally(() => clearTimeout(timer));
+  }
+
+  private async run(live: LiveJob): Promise<void> {
+    const { job, log } = live;
+    job.status = 'running';
+    job.startedAt = new Date().toISOString();
+    this.counts.queued--;
+    this.counts.running++;
+    live.stop = new Int32Array(new SharedArrayBuffer(4));
+    live.abort = new AbortController();
+    live.logger.debug('job started');
+
+    let outcome: RunOutcome;
+    try {
+      await this.store.setRunning(job.id, job.startedAt);
+      outcome = await this.execute(live);
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    this.running.delete(live);
+    this.counts.running--;
+    if (this.closed && !live.requeue) return; // abandoned: a dead process writes nothing
+
+    try {
+      // A run that completed before it saw the stop flag simply ends; its result stands.
+      if (live.requeue && !(outcome.ok && outcome.result.status === 'completed')) {
+        await this.handBack(live);
+      } else if (outcome.ok) {
+        const cancelled = outcome.result.status === 'stopped' && live.cancelRequested;
+        await this.end(live, cancelled ? 'cancelled' : 'succeeded', outcome.result.summary, null);
+      } else if (live.cancelRequested) {
+        await this.end(live, 'cancelled', null, null);
+      } else {
+        const reason = describeFailure(outcome.error);
+        live.logger.warn({ err: outcome.error }, 'job failed');
+        await this.end(live, 'failed', null, reason);
+      }
+    } catch (err) {
+      live.logger.error({ err }, 'could not record the end of a job');
+    }
+    log.notify();
+    this.dispatch();
+  }
+
+  /** Runs the task and collects its records; resolves when both the result and the port's final message are in. */
+  private execute(live: LiveJob): Promise<RunOutcome> {
+    const { port1, port2 } = new MessageChannel();
+    const { log } = live;
+    let endSeen!: () => void;
+    const ended = new Promise<void>((resolve) => {
+      endSeen = resolve;
+    });
+    port1.on('message', (msg: WorkerMessage) => {
+      switch (msg.t) {
+        case 'shape':
+          log.telemetry = new Telemetry(msg);
+          break;
+        case 'batch': {
+          const before = log.telemetry.lastStep();
+          log.telemetry.append(msg.rows, msg.n);
+          this.stepsComputed += log.telemetry.lastStep() - before;
+          log.notify();
+          break;
+        }
+        case 'nonfinite':
+          log.nonFinite = { info: msg.info, afterRecord: log.telemetry.length - 1 };
+          log.notify();
+          break;
+        case 'end':
+          endSeen();
+          break;
+      }
+    });
+    const task = this.pool.run(
+      { spec: live.job.spec, port: port2, stop: live.stop! },
+      { transferList: [port2], signal: live.abort!.signal },
+    );
+    return task.then(
+      async (result) => {
+        await ended;
+        port1.close();
+        return { ok: true as const, result };
+      },
+      (error: unknown) => {
+        port1.close();
+        return { ok: false as const, error };
+      },
+    );
+  }
+
+  private async end(live: LiveJob, status: EndStatus, summary: Summary | null, error: string | null): Promise<void> {
+    const { job, log } = live;
+    const wasQueued = job.status === 'queued';
+    const done: DoneEvent = {
+      type: 'done',
+      seq: log.eventsBeforeDone(),
+      status,
+      summary,
+      ...(error !== null ? { error } : {}),
+    };
+    job.status = status;
+    job.endedAt = new Date().toISOString();
+    job.step = summary?.stepsRun ?? log.telemetry.lastStep();
+    job.summary = summary;
+    job.error = error;
+    job.lastSeq = done.seq;
+    if (wasQueued) this.counts.queued--;
+    this.counts[status]++;
+    try {
+      await this.store.finish(job, { series: log.telemetry.toBlob(), nonFinite: log.nonFinite, done });
+    } finally {
+      // Subscribers keep the log; the map lets go so an ended job costs nothing here.
+      log.done = done;
+      this.live.delete(job.id);
+      log.notify();
+    }
+    live.logger.info({ status, outcome: summary?.outcome, error }, 'job ended');
+    const record = storedRecord(job);
+    for (const listener of this.endListeners) {
+      try {
+        listener(record);
+      } catch (err) {
+        this.log.error({ err }, 'job end listener threw');
+      }
+    }
+    this.scheduleRetention();
+  }
+
+  private async handBack(live: LiveJob): Promise<void> {
+    live.job.status = 'queued';
+    live.job.startedAt = null;
+    this.counts.queued++;
+    await this.store.setRunning(live.id, null);
+    live.logger.info('job handed back to the queue for the next start');
+  }
+
+  private scheduleRetention(): void {
+    if (this.config.jobTtlMs === null && this.config.maxJobs === null) return;
+    this.retentionChain = this.retentionChain.then(() => this.enforceRetention());
+  }
+
+  private async enforceRetention(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const gone = await this.store.evict({
+        ttlMs: this.config.jobTtlMs,
+        maxJobs: this.config.maxJobs,
+        now: Date.now(),
+      });
+      for (const job of gone) this.counts[job.status]--;
+      if (gone.length > 0) this.log.debug({ jobs: gone.length }, 'retention deleted ended jobs');
+    } catch (err) {
+      this.log.error({ err }, 'retention failed');
+    }
+  }
+}
+
+function visible(job: StoredJob, owner: Owner): boolean {
+  return owner === null || job.owner === owner;
+}
+
+function storedRecord(job: StoredJob): JobRecord {
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    owner: job.owner,
+    spec: job.spec,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    endedAt: job.endedAt,
+    progress: { step: job.step, steps: job.spec.training.steps },
+    summary: job.summary,
+    error: job.error,
+    lastSeq: job.lastSeq,
+    sweepId: job.sweepId,
+  };
+}
+
+function withFields<E extends Error>(err: E, fields: FieldError[]): E & { errors: FieldError[] } {
+  return Object.assign(err, { errors: fields, cause: new DetailedError(err.message, fields) });
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `the worker ran out of memory: ${error.message}`;
+    return error.message || error.name;
+  }
+  return String(error);
+}
+
+function fmt(x: number): string {
+  return x.toExponential(3);
+}
+
+export type { JobStatus };

@@ -1,0 +1,275 @@
+/**
+ * The SQLite store (better-sqlite3, WAL): one file, `jobs.db`, in the data directory. A job is a
+ * row; an ended job's series is one row of BLOBs (typed-array bytes, columnar), never a row per
+ * number. The schema is versioned with PRAGMA user_version; MIGRATIONS[i] takes version i to i + 1.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { DoneEvent, JobStatus } from '../../contract/events.js';
+import type { NonFiniteMark } from '../event-log.js';
+import {
+  type EvictionPolicy,
+  emptyCounts,
+  type JobStore,
+  type StoredJob,
+  type StoredResult,
+  type StoreListQuery,
+} from './types.js';
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE jobs (
+     id TEXT PRIMARY KEY,
+     name TEXT,
+     status TEXT NOT NULL,
+     owner TEXT,
+     sweep_id TEXT,
+     spec TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     started_at TEXT,
+     ended_at TEXT,
+     step INTEGER NOT NULL DEFAULT 0,
+     summary TEXT,
+     error TEXT,
+     last_seq INTEGER NOT NULL DEFAULT -1
+   ) STRICT;
+   CREATE INDEX jobs_status ON jobs (status, id);
+   CREATE INDEX jobs_owner ON jobs (owner, id);
+   CREATE INDEX jobs_sweep ON jobs (sweep_id, id) WHERE sweep_id IS NOT NULL;
+   CREATE INDEX jobs_ended ON jobs (ended_at, id) WHERE ended_at IS NOT NULL;
+   CREATE TABLE results (
+     job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+     shape TEXT NOT NULL,
+     length INTEGER NOT NULL,
+     steps BLOB NOT NULL,
+     vals BLOB NOT NULL,
+     hidden BLOB NOT NULL,
+     nonfinite TEXT,
+     done TEXT NOT NULL
+   ) STRICT;`,
+];
+
+interface JobRow {
+  id: string;
+  name: string | null;
+  status: string;
+  owner: string | null;
+  sweep_id: string | null;
+  spec: string;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  step: number;
+  summary: string | null;
+  error: string | null;
+  last_seq: number;
+}
+
+interface ResultRow {
+  shape: string;
+  length: number;
+  steps: Buffer;
+  vals: Buffer;
+  hidden: Buffer;
+  nonfinite: string | null;
+  done: string;
+}
+
+export const DB_FILE = 'jobs.db';
+
+export class SqliteJobStore implements JobStore {
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(join(dataDir, DB_FILE));
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL under WAL loses at most the last transactions on power loss, never consistency.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    const db = this.db;
+    this.stmt = {
+      insert: db.prepare(
+        `INSERT INTO jobs (id, name, status, owner, sweep_id, spec, created_at, started_at, ended_at, step, summary, error, last_seq)
+         VALUES (@id, @name, @status, @owner, @sweep_id, @spec, @created_at, @started_at, @ended_at, @step, @summary, @error, @last_seq)`,
+      ),
+      setRunning: db.prepare(
+        `UPDATE jobs SET status = @status, started_at = @started_at WHERE id = @id AND status IN ('queued', 'running')`,
+      ),
+      finishJob: db.prepare(
+        `UPDATE jobs SET status = @status, started_at = @started_at, ended_at = @ended_at, step = @step,
+           summary = @summary, error = @error, last_seq = @last_seq WHERE id = @id`,
+      ),
+      insertResult: db.prepare(
+        `INSERT OR REPLACE INTO results (job_id, shape, length, steps, vals, hidden, nonfinite, done)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+      getResult: db.prepare('SELECT shape, length, steps, vals, hidden, nonfinite, done FROM results WHERE job_id = ?'),
+      list: db.prepare(
+        `SELECT * FROM jobs
+         WHERE (@before IS NULL OR id < @before) AND (@owner IS NULL OR owner = @owner)
+           AND (@status IS NULL OR status = @status) AND (@sweep_id IS NULL OR sweep_id = @sweep_id)
+         ORDER BY id DESC LIMIT @limit`,
+      ),
+      unfinished: db.prepare(`SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id`),
+      counts: db.prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status'),
+      total: db.prepare('SELECT count(*) AS n FROM jobs'),
+      expired: db.prepare(`SELECT * FROM jobs WHERE ended_at IS NOT NULL AND ended_at < ? ORDER BY ended_at, id`),
+      oldestEnded: db.prepare(`SELECT * FROM jobs WHERE ended_at IS NOT NULL ORDER BY ended_at, id LIMIT ?`),
+      delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
+    };
+  }
+
+  async insert(job: StoredJob): Promise<void> {
+    this.stmt.insert.run(toRow(job));
+  }
+
+  async setRunning(id: string, startedAt: string | null): Promise<void> {
+    this.stmt.setRunning.run({ id, status: startedAt === null ? 'queued' : 'running', started_at: startedAt });
+  }
+
+  async finish(job: StoredJob, result: StoredResult): Promise<void> {
+    const s = result.series;
+    this.db.transaction(() => {
+      this.stmt.finishJob.run(toRow(job));
+      this.stmt.insertResult.run(
+        job.id,
+        JSON.stringify(s.shape),
+        s.length,
+        asBuffer(s.steps),
+        asBuffer(s.values),
+        asBuffer(s.hidden),
+        result.nonFinite ? JSON.stringify(result.nonFinite) : null,
+        JSON.stringify(result.done),
+      );
+    })();
+  }
+
+  async get(id: string): Promise<StoredJob | null> {
+    const row = this.stmt.get.get(id) as JobRow | undefined;
+    return row ? fromRow(row) : null;
+  }
+
+  async getResult(id: string): Promise<StoredResult | null> {
+    const row = this.stmt.getResult.get(id) as ResultRow | undefined;
+    if (!row) return null;
+    return {
+      series: {
+        shape: JSON.parse(row.shape),
+        length: row.length,
+        steps: row.steps,
+        values: row.vals,
+        hidden: row.hidden,
+      },
+      nonFinite: row.nonfinite ? (JSON.parse(row.nonfinite) as NonFiniteMark) : null,
+      done: JSON.parse(row.done) as DoneEvent,
+    };
+  }
+
+  async list(q: StoreListQuery): Promise<StoredJob[]> {
+    const rows = this.stmt.list.all({
+      before: q.before ?? null,
+      owner: q.owner,
+      status: q.status ?? null,
+      sweep_id: q.sweepId ?? null,
+      limit: q.limit,
+    }) as JobRow[];
+    return rows.map(fromRow);
+  }
+
+  async unfinished(): Promise<StoredJob[]> {
+    return (this.stmt.unfinished.all() as JobRow[]).map(fromRow);
+  }
+
+  async countByStatus(): Promise<Record<JobStatus, number>> {
+    const counts = emptyCounts();
+    for (const { status, n } of this.stmt.counts.all() as { status: JobStatus; n: number }[]) counts[status] = n;
+    return counts;
+  }
+
+  async evict(policy: EvictionPolicy): Promise<StoredJob[]> {
+    return this.db.transaction(() => {
+      const gone: JobRow[] = [];
+      if (policy.ttlMs !== null) {
+        const cutoff = new Date(policy.now - policy.ttlMs).toISOString();
+        gone.push(...(this.stmt.expired.all(cutoff) as JobRow[]));
+        for (const row of gone) this.stmt.delete.run(row.id);
+      }
+      if (policy.maxJobs !== null) {
+        const excess = (this.stmt.total.get() as { n: number }).n - policy.maxJobs;
+        if (excess > 0) {
+          const rows = this.stmt.oldestEnded.all(excess) as JobRow[];
+          for (const row of rows) this.stmt.delete.run(row.id);
+          gone.push(...rows);
+        }
+      }
+      return gone.map(fromRow);
+    })();
+  }
+
+  async checkWritable(): Promise<void> {
+    // BEGIN IMMEDIATE takes the write lock: it fails on a read-only, full or locked database.
+    this.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`jobs.db has schema version ${version}, newer than this build knows (${MIGRATIONS.length})`);
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+function toRow(job: StoredJob): JobRow {
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    owner: job.owner,
+    sweep_id: job.sweepId,
+    spec: JSON.stringify(job.spec),
+    created_at: job.createdAt,
+    started_at: job.startedAt,
+    ended_at: job.endedAt,
+    step: job.step,
+    summary: job.summary ? JSON.stringify(job.summary) : null,
+    error: job.error,
+    last_seq: job.lastSeq,
+  };
+}
+
+function fromRow(row: JobRow): StoredJob {
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status as JobStatus,
+    owner: row.owner,
+    sweepId: row.sweep_id,
+    spec: JSON.parse(row.spec),
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    step: row.step,
+    summary: row.summary ? JSON.parse(row.summary) : null,
+    error: row.error,
+    lastSeq: row.last_seq,
+  };
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
