@@ -1,0 +1,254 @@
+/**
+ * The app factory: builds the Fastify app from a config (and, for tests, a job service built
+ * elsewhere). It never listens; src/server.ts does.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { AppConfig } from './config.js';
+import { errors } from './errors.js';
+import { bearerToken, createKeyRing, ownerIdOf } from './http/auth.js';
+import { installJsonParser } from './http/json.js';
+import { opsPlugin } from './http/ops.js';
+import { installProblemHandlers } from './http/problem.js';
+import type { V1Options } from './http/shared.js';
+import { WS_CLOSE } from './http/stream.js';
+import { v1Routes } from './http/v1.js';
+import type { JobService } from './runtime/types.js';
+
+export interface AppDeps {
+  /** A job service built by the caller; it is then the caller's to close. */
+  service?: JobService;
+  /** Routes under /v1 that are registered as well (same options as the job routes). */
+  extraRoutes?: FastifyPluginAsync<V1Options>[];
+}
+
+/** What the app exposes to the server entry (src/server.ts) and to the ops routes. */
+export interface AppState {
+  readonly service: JobService;
+  /** True once `drain()` was called: /readyz answers 503 and POST /v1/jobs 503. */
+  readonly draining: boolean;
+  /** Starts shutting down: refuses new jobs from now on. `app.close()` does the rest. */
+  drain(): void;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gl: AppState;
+  }
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const require = createRequire(import.meta.url);
+
+export const API_VERSION = '1.0.0';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Builds the app; call `await app.ready()` (or inject) before use and `await app.close()` after. */
+export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger:
+      config.logLevel === 'silent'
+        ? false
+        : {
+            level: config.logLevel,
+            // Keys must never reach a log line, whichever serializer prints the headers.
+            redact: {
+              paths: ['req.headers.authorization', 'headers.authorization', 'request.headers.authorization'],
+              censor: '[redacted]',
+            },
+          },
+    bodyLimit: config.bodyLimit,
+    // A client may pass its own request id for tracing, but only a tame one: it goes into logs.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID();
+    },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // Only JSON bodies: a text/plain spec is a client mistake worth a 415, not a confusing 400.
+  installJsonParser(app, config.bodyLimit);
+  installProblemHandlers(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', String(request.id));
+  });
+
+  let service: JobService;
+  let ownsService = false;
+  if (deps.service) {
+    service = deps.service;
+  } else {
+    const { createEmbeddedRuntime } = await import('./runtime/index.js');
+    service = await createEmbeddedRuntime({
+      dataDir: config.dataDir,
+      workers: config.workers,
+      maxQueue: config.maxQueue,
+      maxWorkFlops: config.maxWorkFlops,
+      maxJobBytes: config.maxJobBytes,
+      jobTtlMs: config.jobTtlMs,
+      maxJobs: config.maxJobs,
+      workerMaxOldGenMb: config.workerMaxOldGenMb,
+      logger: app.log.child({ component: 'runtime' }) as never,
+    });
+    ownsService = true;
+  }
+
+  let draining = false;
+  const state: AppState = {
+    service,
+    get draining() {
+      return draining;
+    },
+    drain() {
+      draining = true;
+    },
+  };
+  app.decorate('gl', state);
+
+  const keyRing = createKeyRing(config.apiKeys);
+
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'self'"],
+        baseUri: ["'self'"],
+        // Plain-HTTP deployments (a laptop, a notebook on a LAN) must keep working.
+        upgradeInsecureRequests: null,
+      },
+    },
+    // Swagger UI sets its own CSP (with its script hashes) on /docs.
+    enableCSPNonces: false,
+  });
+
+  await app.register(fastifyCors, {
+    // Empty allow-list: no CORS headers at all, so browsers keep to same-origin.
+    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+    exposedHeaders: ['Location', 'Retry-After', 'X-Request-Id'],
+    maxAge: 600,
+  });
+
+  await app.register(fastifyRateLimit, {
+    global: true,
+    max: config.rateLimitMax,
+    timeWindow: config.rateLimitWindowMs,
+    // Probes, metrics, docs and the dashboard's files are not the API: never throttle them.
+    allowList: (req: FastifyRequest) => !req.url.startsWith('/v1/') && req.url !== '/v1',
+    keyGenerator: (req: FastifyRequest) => {
+      const token = bearerToken(req);
+      const owner = keyRing.enabled ? keyRing.ownerOf(token) : null;
+      if (owner) return owner;
+      // req.ip is undefined for injected WebSockets and unix sockets (STACK.md).
+      return req.ip ?? req.socket?.remoteAddress ?? 'local';
+    },
+    errorResponseBuilder: (_req, context) =>
+      new errors.RATE_LIMITED(`${context.max} requests per ${context.after}; retry after the Retry-After seconds`),
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gradient Lab',
+        version: API_VERSION,
+        description:
+          'Train small neural networks in worker threads and watch, step by step and layer by layer, how their gradients explode or vanish, and what each mitigation does about it. Errors are application/problem+json (RFC 9457). Non-finite numbers travel as the strings "NaN", "Infinity", "-Infinity".',
+        license: { name: 'MIT', identifier: 'MIT' },
+      },
+      servers: [{ url: '/', description: 'This server' }],
+      tags: [
+        { name: 'jobs', description: 'Simulation jobs' },
+        { name: 'streams', description: 'Live event streams (WebSocket, NDJSON)' },
+        { name: 'analysis', description: 'Analysis of a network at initialization, and ready-made scenarios' },
+        { name: 'ops', description: 'Health and metrics (outside /v1, never behind API keys)' },
+      ],
+      components: {
+        securitySchemes: {
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'Required on /v1 when the server has API_KEYS configured.',
+          },
+        },
+      },
+    },
+    transform: (doc) => {
+      const out = jsonSchemaTransform(doc);
+      // Every /v1 route takes the bearer key (when configured); ops routes stay open.
+      if (doc.url.startsWith('/v1/')) (out.schema as Record<string, unknown>)['security'] = [{ apiKey: [] }, {}];
+      return out;
+    },
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send(app.swagger()),
+  );
+
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: 64 * 1024 },
+    preClose(done) {
+      for (const client of app.websocketServer.clients) client.close(WS_CLOSE.goingAway, 'server shutting down');
+      app.websocketServer.close(() => done());
+    },
+  });
+
+  await app.register(opsPlugin, { service, isDraining: () => draining });
+
+  await app.register(v1Routes, {
+    prefix: '/v1',
+    service,
+    isDraining: () => draining,
+    wsMaxBufferBytes: config.wsMaxBufferBytes,
+    wsPingMs: config.wsPingMs,
+    keyRing,
+    extraRoutes: deps.extraRoutes,
+  });
+
+  const publicDir = path.join(root, 'public');
+  if (!existsSync(publicDir)) mkdirSync(publicDir, { recursive: true });
+  await app.register(fastifyStatic, { root: publicDir, prefix: '/', index: ['index.html'] });
+  await app.register(fastifyStatic, {
+    root: path.dirname(require.resolve('uplot/dist/uPlot.esm.js')),
+    prefix: '/vendor/uplot/',
+    decorateReply: false,
+  });
+
+  app.addHook('onClose', async () => {
+    if (ownsService) await service.close({ graceMs: config.shutdownGraceS * 1000 });
+  });
+
+  return app;
+}
+
+export { ownerIdOf };

@@ -1,0 +1,121 @@
+/**
+ * The service's configuration, read from environment variables and validated by zod. Every
+ * variable has a default that works on a laptop; docs/api.md lists them all.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+// Empty strings count as unset: `FOO=` in a compose file or a shell should mean "the default".
+const unsetIfEmpty = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+// Non-numeric strings stay strings so the error says what was received instead of "NaN".
+const toNumber = (v: unknown) => {
+  const u = unsetIfEmpty(v);
+  if (typeof u !== 'string') return u;
+  const n = Number(u);
+  return Number.isNaN(n) ? u : n;
+};
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.int().min(min).max(max);
+const num = <T extends z.ZodType>(inner: T) => z.preprocess(toNumber, inner);
+const str = <T extends z.ZodType>(inner: T) => z.preprocess(unsetIfEmpty, inner);
+const list = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? v : ''),
+    z.string().transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0),
+    ),
+  );
+
+export const EnvSchema = z.object({
+  PORT: num(integer(0, 65535).default(8080)),
+  HOST: str(z.string().min(1).default('0.0.0.0')),
+  LOG_LEVEL: str(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  WORKERS: num(integer(1, 256).default(() => os.availableParallelism())),
+  /** `:memory:` keeps jobs in memory only (nothing survives a restart). */
+  DATA_DIR: str(z.string().min(1).default('./data')),
+  MAX_QUEUE: num(integer(1).default(1000)),
+  MAX_WORK_FLOPS: num(z.number().positive().default(5e11)),
+  MAX_JOB_BYTES: num(integer(1024).default(256 * MiB)),
+  BODY_LIMIT: num(integer(1024).default(4 * MiB)),
+  JOB_TTL: num(integer(1).optional()),
+  MAX_JOBS: num(integer(1).optional()),
+  API_KEYS: list(),
+  CORS_ORIGINS: list(),
+  RATE_LIMIT_MAX: num(integer(1).default(600)),
+  RATE_LIMIT_WINDOW_MS: num(integer(1).default(60_000)),
+  SHUTDOWN_GRACE_S: num(z.number().min(0).max(3600).default(10)),
+  WS_MAX_BUFFER_BYTES: num(integer(1024).default(1 * MiB)),
+  WS_PING_MS: num(integer(100).default(15_000)),
+  WORKER_MAX_OLD_GEN_MB: num(integer(16).default(512)),
+});
+
+/** The validated configuration `buildApp` takes. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  workers: number;
+  /** null → in-memory store. */
+  dataDir: string | null;
+  maxQueue: number;
+  maxWorkFlops: number;
+  maxJobBytes: number;
+  bodyLimit: number;
+  /** null → ended jobs are kept until MAX_JOBS evicts them. */
+  jobTtlMs: number | null;
+  maxJobs: number | null;
+  apiKeys: string[];
+  corsOrigins: string[];
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  shutdownGraceS: number;
+  wsMaxBufferBytes: number;
+  wsPingMs: number;
+  workerMaxOldGenMb: number;
+}
+
+/** Thrown by `loadConfig` for a bad variable; the message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration from an environment (process.env by default). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const known = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, env[k]]));
+  const parsed = EnvSchema.safeParse(known);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    workers: e.WORKERS,
+    dataDir: e.DATA_DIR === ':memory:' ? null : e.DATA_DIR,
+    maxQueue: e.MAX_QUEUE,
+    maxWorkFlops: e.MAX_WORK_FLOPS,
+    maxJobBytes: e.MAX_JOB_BYTES,
+    bodyLimit: e.BODY_LIMIT,
+    jobTtlMs: e.JOB_TTL === undefined ? null : e.JOB_TTL * 1000,
+    maxJobs: e.MAX_JOBS ?? null,
+    apiKeys: e.API_KEYS,
+    corsOrigins: e.CORS_ORIGINS,
+    rateLimitMax: e.RATE_LIMIT_MAX,
+    rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+    shutdownGraceS: e.SHUTDOWN_GRACE_S,
+    wsMaxBufferBytes: e.WS_MAX_BUFFER_BYTES,
+    wsPingMs: e.WS_PING_MS,
+    workerMaxOldGenMb: e.WORKER_MAX_OLD_GEN_MB,
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * /v1/jobs: submit, list, read, cancel, and the result as JSON or CSV. Thin: validate, call the
+ * job service, shape the reply.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { Job, JobPage, JobParams, JobResult, JobSpecBody, ListJobsQuery, ResultQuery } from '../contract/api.js';
+import { errors } from '../errors.js';
+import { seriesToCsv } from './csv.js';
+import { jobPath, problems, toJob, type V1Options } from './shared.js';
+
+export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  const { service } = opts;
+
+  app.post(
+    '/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Submit a simulation job',
+        description: 'Queues the job and answers 202 with the job resource and its links (Location: the job).',
+        body: JobSpecBody,
+        response: { 202: Job, ...problems(400, 401, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      if (opts.isDraining()) throw new errors.DRAINING();
+      const record = await service.submit(request.body, request.owner);
+      request.log.info({ jobId: record.id }, 'job submitted');
+      return reply.code(202).header('location', jobPath(record.id)).send(toJob(record));
+    },
+  );
+
+  app.get(
+    '/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'List jobs, newest first',
+        description: 'Cursor pagination: pass `nextCursor` back as `cursor`. Filter by `status`.',
+        querystring: ListJobsQuery,
+        response: { 200: JobPage, ...problems(400, 401, 429) },
+      },
+    },
+    async (request) => {
+      const { status, cursor, limit } = request.query;
+      const page = await service.list({ owner: request.owner, status, cursor, limit });
+      let next: string | null = null;
+      if (page.nextCursor !== null) {
+        const qs = new URLSearchParams({ cursor: page.nextCursor, limit: String(limit) });
+        if (status) qs.set('status', status);
+        next = `/v1/jobs?${qs.toString()}`;
+      }
+      return { items: page.items.map(toJob), nextCursor: page.nextCursor, links: { next } };
+    },
+  );
+
+  app.get(
+    '/jobs/:id',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'One job: status, progress and summary',
+        params: JobParams,
+        response: { 200: Job, ...problems(400, 401, 404, 429) },
+      },
+    },
+    async (request) => {
+      const record = await service.get(request.params.id, request.owner);
+      if (!record) throw new errors.JOB_NOT_FOUND(request.params.id);
+      return toJob(record);
+    },
+  );
+
+  app.delete(
+    '/jobs/:id',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a queued or running job',
+        description:
+          'Answers with the job as it stands; its stream ends with a `done` event of status `cancelled`. 409 once the job has ended.',
+        params: JobParams,
+        response: { 200: Job, ...problems(400, 401, 404, 409, 429) },
+      },
+    },
+    async (request) => {
+      const record = await service.cancel(request.params.id, request.owner);
+      request.log.info('job cancel requested');
+      return toJob(record);
+    },
+  );
+
+  app.get(
+    '/jobs/:id/result',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'The job, its summary and the whole series (columnar JSON, or CSV)',
+        description:
+          'JSON: one array entry per recorded step. `?format=csv`: one row per recorded step, one column per scalar and per layer norm (`W1.gradNorm`, …); non-finite values as NaN, Infinity, -Infinity. A running job gives its series so far.',
+        params: JobParams,
+        querystring: ResultQuery,
+        response: {
+          200: {
+            description: 'The result.',
+            content: {
+              'application/json': { schema: JobResult },
+              'text/csv': { schema: z.string().describe('step,loss,gradNorm,…,W1.gradNorm,W1.weightNorm,…') },
+            },
+          },
+          ...problems(400, 401, 404, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await service.result(request.params.id, request.owner);
+      if (!result) throw new errors.JOB_NOT_FOUND(request.params.id);
+      // Serialized by hand: a long run's series is large, and it was built by the engine from the
+      // same contract, so re-validating every number on the way out would only cost time.
+      if (request.query.format === 'csv') {
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `inline; filename="${result.job.id}.csv"`)
+          .serializer((x: unknown) => x as string)
+          .send(seriesToCsv(result.series));
+      }
+      const body = { job: toJob(result.job), summary: result.summary, series: result.series };
+      return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
+    },
+  );
+};

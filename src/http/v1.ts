@@ -1,0 +1,27 @@
+/**
+ * Everything under /v1: the API-key check, the job id in every job route's logs, and the routes.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { type AuthOptions, authHook } from './auth.js';
+import { jobRoutes } from './jobs.js';
+import type { V1Options } from './shared.js';
+import { streamRoutes } from './stream.js';
+
+export interface V1PluginOptions extends V1Options, AuthOptions {
+  /** Routes that need modules written elsewhere (analysis, presets), registered when present. */
+  extraRoutes?: FastifyPluginAsync<V1Options>[];
+}
+
+export const v1Routes: FastifyPluginAsync<V1PluginOptions> = async (app, opts) => {
+  app.decorateRequest('owner', null);
+  app.addHook('onRequest', authHook(opts.keyRing));
+  app.addHook('preValidation', async (request: FastifyRequest) => {
+    const id = (request.params as { id?: unknown } | undefined)?.id;
+    if (typeof id === 'string') request.log = request.log.child({ jobId: id });
+  });
+  // Handed on without `prefix`: fastify would prepend it a second time.
+  const { prefix: _prefix, ...routeOpts } = opts as V1PluginOptions & { prefix?: string };
+  await app.register(jobRoutes, routeOpts);
+  await app.register(streamRoutes, routeOpts);
+  for (const extra of opts.extraRoutes ?? []) await app.register(extra, routeOpts);
+};
