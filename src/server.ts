@@ -13,13 +13,6 @@
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
-import type { JobService } from './runtime/types.js';
-
-/** What server.ts needs from the app beyond Fastify itself (decorated by buildApp as `gl`). */
-interface Lifecycle {
-  service?: JobService;
-  drain?(): void;
-}
 
 // Beyond the grace, closing the store, the pool and the sockets should take seconds at most.
 const HARD_STOP_MARGIN_MS = 15_000;
@@ -34,7 +27,6 @@ async function main(): Promise<void> {
   }
 
   const app = await buildApp(config);
-  const gl = (app as unknown as { gl?: Lifecycle }).gl ?? {};
   const graceMs = Math.max(0, config.shutdownGraceS * 1000);
 
   let stopping = false;
@@ -51,8 +43,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }, graceMs + HARD_STOP_MARGIN_MS).unref();
     try {
-      gl.drain?.();
-      await gl.service?.close({ graceMs });
+      app.gl.drain();
+      // Closed here rather than in app.close() so that the listener stays up while jobs finish:
+      // /readyz says 503 and streams deliver the last events. The app's own onClose then finds
+      // the service closed (close is idempotent).
+      await app.gl.service.close({ graceMs });
       await app.close();
       app.log.info({ ms: Date.now() - started }, 'shut down cleanly');
       process.exit(0);

@@ -138,8 +138,10 @@ def main():
     if len(rows) != steps:
         fail(f"the CSV has {len(rows)} rows but the stream had {steps} step events")
     columns = list(rows[0].keys())
-    show = [c for c in columns if c in ("step", "loss", "gradNorm", "clippedGradNorm")]
-    show += [c for c in columns if c not in show][: max(0, 7 - len(show))]
+    # Columns: step, loss, gradNorm, clippedGradNorm, lr, paramNorm, then W1.gradNorm, W1.weightNorm, ...
+    layer_norms = [c for c in columns if c.endswith(".gradNorm")]
+    show = [c for c in ("step", "loss", "gradNorm", "clippedGradNorm") if c in columns]
+    show += layer_norms[:1] + layer_norms[-1:] if len(layer_norms) > 1 else layer_norms
     print()
     print("  ".join(f"{c:>14}" for c in show))
     table = rows if len(rows) <= 10 else rows[:5] + [{c: "..." for c in show}] + rows[-5:]
