@@ -1,0 +1,666 @@
+// The dashboard: wires the form, the API, the streams and the charts together.
+
+import { ApiError, api, getApiKey, setApiKey } from './api.js';
+import { HeatMap, LogChart, PALETTE } from './charts.js';
+import { SpecForm } from './form.js';
+import { fmt } from './num.js';
+import { predictedBackwardProfile, Run } from './run.js';
+import { openStream } from './stream.js';
+
+// The per-layer line chart shows at most this many layers (evenly spaced, first and last kept);
+// the heat map shows them all.
+const MAX_LAYER_LINES = 10;
+
+const $ = (sel) => document.querySelector(sel);
+
+const state = {
+  presets: [],
+  current: null, // { run, stream }
+  compare: null, // { a: {run, stream}, b: {run, stream}, mitigationLabel }
+  jobs: { items: [], nextCursor: null },
+  errors: [],
+};
+
+const GENERIC_MITIGATIONS = [
+  { id: 'clip-norm', title: 'clip-norm (max norm 1)', mitigation: { kind: 'clip-norm', maxNorm: 1 } },
+  { id: 'clip-value', title: 'clip-value (max value 0.5)', mitigation: { kind: 'clip-value', maxValue: 0.5 } },
+  { id: 'batch-norm', title: 'batch-norm (mlp only)', mitigation: { kind: 'batch-norm' } },
+  {
+    id: 'lr-schedule',
+    title: 'lr-schedule (warm-up + cosine decay)',
+    mitigation: { kind: 'lr-schedule', warmupSteps: 10, decay: 'cosine' },
+  },
+  { id: 'input-normalization', title: 'input-normalization', mitigation: { kind: 'input-normalization' } },
+];
+
+// ---------------------------------------------------------------- charts
+
+const charts = {
+  grad: new LogChart($('#chart-grad'), {
+    series: [{ label: '‖g‖ pre-clip' }, { label: '‖g‖ post-clip', color: PALETTE[2], dash: [6, 3] }],
+    yLabel: 'gradient norm',
+  }),
+  loss: new LogChart($('#chart-loss'), { series: [{ label: 'loss', color: PALETTE[1] }], yLabel: 'loss' }),
+  heat: new HeatMap($('#chart-heat'), $('#heat-canvas'), $('#heat-legend')),
+  layers: new LogChart($('#chart-layers'), { series: [{ label: '—' }], yLabel: '‖∂L/∂W‖' }),
+  depth: new LogChart($('#chart-depth'), {
+    series: [{ label: '—' }],
+    xLabel: 'layer l',
+    yLabel: 'ratio to layer L',
+  }),
+  time: new LogChart($('#chart-time'), {
+    series: [{ label: 'step 1' }, { label: 'latest step', color: PALETTE[1] }],
+    xLabel: 't',
+    yLabel: '‖∂L/∂h_t‖',
+  }),
+  cmpGrad: new LogChart($('#chart-cmp-grad'), {
+    series: [
+      { label: 'without', color: PALETTE[1] },
+      { label: 'with', color: PALETTE[0] },
+    ],
+    yLabel: 'gradient norm',
+    pointAttrs: { 0: 'data-points-a', 1: 'data-points-b' },
+  }),
+  cmpLoss: new LogChart($('#chart-cmp-loss'), {
+    series: [
+      { label: 'without', color: PALETTE[1] },
+      { label: 'with', color: PALETTE[0] },
+    ],
+    yLabel: 'loss',
+    pointAttrs: { 0: 'data-points-a', 1: 'data-points-b' },
+  }),
+};
+let layerSeriesKey = '';
+let depthSeriesKey = '';
+
+function pickLayers(n) {
+  if (n <= MAX_LAYER_LINES) return Array.from({ length: n }, (_, i) => i);
+  const picked = new Set();
+  for (let k = 0; k < MAX_LAYER_LINES; k++) picked.add(Math.round((k * (n - 1)) / (MAX_LAYER_LINES - 1)));
+  return [...picked];
+}
+
+function renderCharts(run) {
+  const mark = run.nonfinite?.step ?? null;
+  charts.grad.update(run.steps, [run.gradNorm, run.clippedGradNorm], mark);
+  charts.loss.update(run.steps, [run.loss], mark);
+  charts.heat.update(run.steps, run.layerGrad, run.layerNames, mark);
+
+  const shown = pickLayers(run.layerGrad.length);
+  const key = shown.map((i) => run.layerNames[i]).join(',');
+  if (key !== layerSeriesKey) {
+    layerSeriesKey = key;
+    charts.layers.setSeries(
+      shown.length > 0
+        ? shown.map((i, k) => ({ label: run.layerNames[i], color: PALETTE[k % PALETTE.length] }))
+        : [{ label: '(no layers recorded)' }],
+    );
+  }
+  charts.layers.update(run.steps, shown.length > 0 ? shown.map((i) => run.layerGrad[i]) : [[]], mark);
+
+  renderDepth(run);
+  renderTime(run);
+}
+
+function renderDepth(run) {
+  const fig = $('#chart-depth');
+  const kind = run.spec?.network?.kind;
+  const L = run.layerGrad.length;
+  fig.hidden = kind === 'rnn' || L === 0;
+  if (fig.hidden) return;
+  const predicted = predictedBackwardProfile(run.spec);
+  const xs = Array.from({ length: L }, (_, i) => i + 1);
+  const at = (idx) => {
+    if (idx < 0 || idx >= run.steps.length) return xs.map(() => null);
+    const last = run.layerGrad[L - 1][idx];
+    return run.layerGrad.map((col) => col[idx] / last);
+  };
+  const series = [
+    { label: '‖∂L/∂W_l‖/‖∂L/∂W_L‖ step 1', color: PALETTE[0], points: { show: true, size: 5 } },
+    { label: 'same, latest step', color: PALETTE[3], dash: [4, 3] },
+  ];
+  const ys = [at(0), at(run.steps.length - 1)];
+  if (predicted) {
+    series.push({ label: `predicted ‖∂L/∂z_l‖/‖∂L/∂z_L‖ = ${fmt(predicted.gain)}^(L−l)`, color: PALETTE[1], width: 2 });
+    ys.push(predicted.profile);
+    const measured = xs.map(() => null);
+    const bg = run.summary?.backwardGain;
+    if (bg !== null && bg !== undefined) {
+      measured[0] = Number(bg);
+      measured[L - 1] = 1;
+    }
+    series.push({ label: 'measured backward gain (summary)', color: PALETTE[4], points: { show: true, size: 9 } });
+    ys.push(measured);
+  }
+  const key = series.map((s) => s.label).join('|');
+  if (key !== depthSeriesKey) {
+    depthSeriesKey = key;
+    charts.depth.setSeries(series);
+  }
+  charts.depth.update(xs, ys);
+  const note = $('#depth-note');
+  if (predicted) {
+    const bg = run.summary?.backwardGain;
+    note.textContent =
+      `Scaled identity, gain ${fmt(predicted.gain)}, L = ${predicted.depth}: the backward signal is multiplied by the gain at every layer, ` +
+      `predicted gain^(L−1) = ${fmt(predicted.factor, 6)}` +
+      (bg !== null && bg !== undefined ? `, measured ${fmt(bg, 6)}.` : ' (measured value arrives with the summary).') +
+      ' The weight gradients ‖∂L/∂W_l‖ stay equal across layers here: the forward signal shrinks or grows by the same factor the backward one gains.';
+  } else {
+    note.textContent =
+      'Per-layer weight-gradient norms relative to the last layer; a slope means exploding (up towards layer 1) or vanishing (down).';
+  }
+}
+
+function renderTime(run) {
+  const fig = $('#chart-time');
+  const h = run.hiddenLast;
+  fig.hidden = !h;
+  if (!h) return;
+  const xs = Array.from({ length: h.length }, (_, i) => i + 1);
+  charts.time.update(xs, [run.hiddenFirst, h]);
+}
+
+// ---------------------------------------------------------------- run panel
+
+function renderRunHead(run, connState) {
+  $('#run-title').textContent = run ? `${run.label || run.jobId} (${run.jobId ?? '…'})` : 'No run yet.';
+  const status = $('#run-status');
+  status.textContent = run?.status ?? 'idle';
+  status.dataset.status = run?.status ?? 'idle';
+  if (connState !== undefined) {
+    const conn = $('#conn-status');
+    conn.dataset.state = connState;
+    conn.textContent = `stream ${connState}`;
+  }
+  $('#cancel-run').disabled = !run || run.ended || !run.jobId;
+  const banner = $('#nonfinite-banner');
+  const nf = run?.nonfinite;
+  banner.hidden = !nf;
+  if (nf) {
+    banner.textContent = `First non-finite value at step ${nf.step}: ${nf.where} = ${fmt(nf.value)}`;
+    banner.dataset.step = String(nf.step);
+  }
+  const err = $('#run-error');
+  err.hidden = !run?.error;
+  err.textContent = run?.error ? `The job failed: ${run.error}` : '';
+  renderSummary($('#summary'), run?.summary, run);
+}
+
+function renderSummary(dl, summary, run) {
+  dl.replaceChildren();
+  if (!summary) return;
+  const rows = [
+    ['outcome', summary.outcome],
+    ['steps run', summary.stepsRun],
+    ['first non-finite step', summary.firstNonFiniteStep ?? '—'],
+    ['max ‖g‖', fmt(summary.maxGradNorm)],
+    ['min ‖g‖', fmt(summary.minGradNorm)],
+    ['first loss', fmt(summary.firstLoss)],
+    ['final loss', fmt(summary.finalLoss)],
+    ['backward gain (step 1)', fmt(summary.backwardGain, 6)],
+    ['‖∂L/∂W_1‖/‖∂L/∂W_L‖', fmt(summary.layerGradRatio)],
+  ];
+  if (summary.predictedLayerGradFactor !== null && summary.predictedLayerGradFactor !== undefined) {
+    rows.push(['predicted gain^(L−1)', fmt(summary.predictedLayerGradFactor, 6)]);
+  }
+  for (const [k, v] of rows) {
+    const dt = document.createElement('dt');
+    dt.textContent = k;
+    const dd = document.createElement('dd');
+    dd.textContent = String(v);
+    if (k === 'outcome') dd.dataset.outcome = String(v);
+    dl.append(dt, dd);
+  }
+  dl.dataset.outcome = summary.outcome;
+  if (run) dl.dataset.job = run.jobId ?? '';
+}
+
+function stopCurrent() {
+  state.current?.stream?.close();
+  state.current = null;
+}
+
+/** Streams a job into a Run, calling `onChange(run, connState?)` as events arrive. */
+function follow(run, from, onChange) {
+  return openStream(run.jobId, {
+    from,
+    onEvent: (event) => {
+      run.apply(event);
+      onChange(run);
+      if (event.type === 'done') refreshJobs();
+    },
+    onState: (s, detail) => {
+      if (s === 'failed') run.error = run.error ?? `stream: ${detail}`;
+      onChange(run, s);
+    },
+  });
+}
+
+function showRun(run, stream) {
+  stopCurrent();
+  state.current = { run, stream };
+  layerSeriesKey = '';
+  depthSeriesKey = '';
+  renderRunHead(run, stream ? 'connecting' : 'idle');
+  renderCharts(run);
+  selectTab('run');
+}
+
+function onRunChange(run, connState) {
+  if (state.current?.run !== run) return;
+  renderRunHead(run, connState);
+  renderCharts(run);
+}
+
+async function submit(spec) {
+  return api('/v1/jobs', { method: 'POST', body: spec });
+}
+
+function reportSubmitError(err) {
+  if (err instanceof ApiError) {
+    const p = err.problem;
+    const list = err.fieldErrors;
+    form.showErrors(
+      list,
+      list.length > 0
+        ? `${p.title ?? 'Refused'} (${err.status})`
+        : `${p.title ?? 'Refused'} (${err.status}): ${p.detail ?? ''}`,
+    );
+  } else {
+    form.showErrors([], String(err.message ?? err));
+  }
+}
+
+async function runCurrentSpec() {
+  let spec;
+  try {
+    spec = form.getSpec();
+  } catch (err) {
+    form.showErrors([{ path: '', message: `The JSON does not parse: ${err.message}` }]);
+    return;
+  }
+  form.clearErrors();
+  const button = $('#run');
+  button.disabled = true;
+  try {
+    const job = await submit(spec);
+    const run = new Run({
+      jobId: job.id,
+      spec: job.spec ?? spec,
+      label: spec.name || $('#preset').selectedOptions[0]?.textContent || 'run',
+    });
+    run.status = job.status;
+    showRun(run, null);
+    state.current.stream = follow(run, 0, onRunChange);
+    refreshJobs();
+  } catch (err) {
+    reportSubmitError(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function cancelJob(id) {
+  try {
+    await api(`/v1/jobs/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  } catch (err) {
+    // 409: it ended meanwhile, which is what the user wanted anyway.
+    if (!(err instanceof ApiError && err.status === 409)) showJobsError(err);
+  }
+  refreshJobs();
+}
+
+// ---------------------------------------------------------------- compare
+
+function compareChoices() {
+  const preset = state.presets.find((p) => p.id === $('#preset').value);
+  const choices = [];
+  for (const v of preset?.mitigated ?? []) {
+    choices.push({ id: `preset:${v.id}`, title: `preset variant: ${v.title}`, variant: v });
+  }
+  for (const g of GENERIC_MITIGATIONS) choices.push(g);
+  return choices;
+}
+
+function renderCompareChoices() {
+  const select = $('#compare-with');
+  select.replaceChildren();
+  for (const c of compareChoices()) {
+    const opt = document.createElement('option');
+    opt.value = c.id;
+    opt.textContent = c.title;
+    select.append(opt);
+  }
+}
+
+function compareSpecs(base, choice) {
+  const seed = base.seed ?? 0;
+  const without = structuredClone(base);
+  without.seed = seed;
+  let withIt;
+  if (choice.variant) {
+    withIt = structuredClone(choice.variant.spec);
+  } else {
+    without.mitigations = (without.mitigations ?? []).filter((m) => m.kind !== choice.mitigation.kind);
+    withIt = structuredClone(without);
+    withIt.mitigations = [...withIt.mitigations, structuredClone(choice.mitigation)];
+  }
+  // The same seed draws the same initial weights and data, so only the mitigation differs.
+  withIt.seed = seed;
+  without.name = `${base.name ?? 'run'} — without`;
+  withIt.name = `${base.name ?? 'run'} — with ${choice.variant ? (choice.variant.mitigation ?? choice.variant.title) : choice.mitigation.kind}`;
+  return { without, withIt };
+}
+
+function mergeSteps(a, b) {
+  const set = new Set([...a.steps, ...b.steps]);
+  const xs = [...set].sort((x, y) => x - y);
+  const align = (run, col) => {
+    const m = new Map();
+    for (let i = 0; i < run.steps.length; i++) m.set(run.steps[i], col[i]);
+    return xs.map((s) => (m.has(s) ? m.get(s) : null));
+  };
+  return { xs, align };
+}
+
+function renderCompare() {
+  const c = state.compare;
+  if (!c) return;
+  const { a, b } = c;
+  const { xs, align } = mergeSteps(a.run, b.run);
+  charts.cmpGrad.update(xs, [align(a.run, a.run.gradNorm), align(b.run, b.run.gradNorm)]);
+  charts.cmpLoss.update(xs, [align(a.run, a.run.loss), align(b.run, b.run.loss)]);
+  for (const [side, part, title] of [
+    ['#compare-a', a, 'without'],
+    ['#compare-b', b, `with ${c.mitigationLabel}`],
+  ]) {
+    const host = $(side);
+    host.replaceChildren();
+    const h = document.createElement('h3');
+    h.textContent = `${title}: ${part.run.status}`;
+    host.dataset.status = part.run.status;
+    const dl = document.createElement('dl');
+    dl.className = 'summary';
+    renderSummary(dl, part.run.summary, part.run);
+    host.append(h, dl);
+  }
+}
+
+async function runCompare() {
+  let base;
+  try {
+    base = form.getSpec();
+  } catch (err) {
+    form.showErrors([{ path: '', message: `The JSON does not parse: ${err.message}` }]);
+    return;
+  }
+  const choice = compareChoices().find((c) => c.id === $('#compare-with').value);
+  if (!choice) return;
+  const { without, withIt } = compareSpecs(base, choice);
+  form.clearErrors();
+  const button = $('#compare');
+  button.disabled = true;
+  try {
+    const jobA = await submit(without);
+    const jobB = await submit(withIt);
+    state.compare?.a.stream.close();
+    state.compare?.b.stream.close();
+    const runA = new Run({ jobId: jobA.id, spec: jobA.spec, label: 'without' });
+    const runB = new Run({ jobId: jobB.id, spec: jobB.spec, label: 'with' });
+    const onChange = () => renderCompare();
+    state.compare = {
+      a: { run: runA, stream: follow(runA, 0, onChange) },
+      b: { run: runB, stream: follow(runB, 0, onChange) },
+      mitigationLabel: choice.variant ? choice.variant.title : choice.title,
+    };
+    $('#compare-title').textContent =
+      `Same spec and seed (${without.seed}), without vs with ${state.compare.mitigationLabel}`;
+    selectTab('compare');
+    renderCompare();
+    refreshJobs();
+  } catch (err) {
+    reportSubmitError(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- jobs
+
+function showJobsError(err) {
+  const box = $('#jobs-error');
+  box.hidden = !err;
+  box.textContent = err ? String(err.message ?? err) : '';
+}
+
+let jobsLoading = null;
+async function refreshJobs(append = false) {
+  if (jobsLoading && !append) return jobsLoading;
+  const params = new URLSearchParams({ limit: '20' });
+  const status = $('#jobs-status').value;
+  if (status) params.set('status', status);
+  if (append && state.jobs.nextCursor) params.set('cursor', state.jobs.nextCursor);
+  const load = (async () => {
+    try {
+      const page = await api(`/v1/jobs?${params}`);
+      state.jobs.items = append ? [...state.jobs.items, ...page.items] : page.items;
+      state.jobs.nextCursor = page.nextCursor ?? null;
+      showJobsError(null);
+      renderJobs();
+    } catch (err) {
+      showJobsError(err);
+    }
+  })();
+  if (!append)
+    jobsLoading = load.finally(() => {
+      jobsLoading = null;
+    });
+  return load;
+}
+
+function button(text, onClick, cls = '') {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = text;
+  if (cls) b.className = cls;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function renderJobs() {
+  const body = $('#jobs-body');
+  body.replaceChildren();
+  for (const job of state.jobs.items) {
+    const tr = document.createElement('tr');
+    tr.dataset.job = job.id;
+    tr.dataset.status = job.status;
+    const cells = [
+      `${job.name ?? '(unnamed)'}\n${job.id}`,
+      job.status,
+      job.summary?.outcome ?? '—',
+      `${job.progress?.step ?? 0}/${job.progress?.steps ?? '?'}`,
+      new Date(job.createdAt).toLocaleTimeString(),
+    ];
+    for (const text of cells) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.append(td);
+    }
+    tr.children[1].className = 'badge-cell';
+    tr.children[1].dataset.status = job.status;
+    const actions = document.createElement('td');
+    actions.className = 'row-actions';
+    actions.append(button('Open', () => openJob(job.id), 'open'));
+    if (job.status === 'queued' || job.status === 'running')
+      actions.append(button('Cancel', () => cancelJob(job.id), 'cancel'));
+    actions.append(button('CSV', () => downloadCsv(job.id), 'csv'));
+    tr.append(actions);
+    body.append(tr);
+  }
+  $('#jobs-more').hidden = !state.jobs.nextCursor;
+}
+
+async function openJob(id) {
+  try {
+    const job = await api(`/v1/jobs/${encodeURIComponent(id)}`);
+    const run = new Run({ jobId: id, spec: job.spec, label: job.name ?? id });
+    if (job.status === 'queued' || job.status === 'running') {
+      // A live job is replayed from the start over the stream, then followed.
+      showRun(run, null);
+      state.current.stream = follow(run, 0, onRunChange);
+    } else {
+      const result = await api(`/v1/jobs/${encodeURIComponent(id)}/result`);
+      run.loadResult(result);
+      showRun(run, null);
+    }
+    form.setSpec(job.spec);
+  } catch (err) {
+    showJobsError(err);
+  }
+}
+
+async function downloadCsv(id) {
+  try {
+    const blob = await api(`/v1/jobs/${encodeURIComponent(id)}/result?format=csv`, { as: 'blob' });
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `gradient-lab-${id}.csv`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (err) {
+    showJobsError(err);
+  }
+}
+
+// ---------------------------------------------------------------- presets, tabs, setup
+
+async function loadPresets() {
+  const select = $('#preset');
+  try {
+    const body = await api('/v1/presets');
+    state.presets = Array.isArray(body) ? body : (body.items ?? body.presets ?? []);
+  } catch (err) {
+    state.presets = [];
+    form.showErrors([], `Could not load the presets: ${err.message}`);
+  }
+  select.replaceChildren();
+  const custom = document.createElement('option');
+  custom.value = '';
+  custom.textContent = '(custom)';
+  select.append(custom);
+  for (const p of state.presets) {
+    const opt = document.createElement('option');
+    opt.value = p.id;
+    opt.textContent = p.title;
+    select.append(opt);
+  }
+  if (state.presets.length > 0) {
+    select.value = state.presets[0].id;
+    applyPreset();
+  } else {
+    form.setSpec({ network: { kind: 'linear', depth: 10, width: 2, init: { scheme: 'scaled-identity', gain: 1.5 } } });
+    renderCompareChoices();
+  }
+}
+
+function applyPreset() {
+  const p = state.presets.find((x) => x.id === $('#preset').value);
+  $('#preset-description').textContent = p ? `${p.phenomenon ? `[${p.phenomenon}] ` : ''}${p.description ?? ''}` : '';
+  if (p) form.setSpec(p.spec);
+  renderCompareChoices();
+}
+
+function selectTab(name) {
+  for (const b of document.querySelectorAll('[data-tab]'))
+    b.setAttribute('aria-selected', String(b.dataset.tab === name));
+  for (const t of document.querySelectorAll('.tab')) t.hidden = t.id !== `tab-${name}`;
+  // Charts sized while hidden have no width: size them now that they show.
+  requestAnimationFrame(() => {
+    for (const c of Object.values(charts)) c.resize?.();
+    if (state.current) renderCharts(state.current.run);
+    if (name === 'compare') renderCompare();
+  });
+  if (name === 'jobs') refreshJobs();
+}
+
+const form = new SpecForm($('#spec-form'));
+
+$('#api-key').value = getApiKey();
+$('#api-key').addEventListener('change', (ev) => {
+  setApiKey(ev.target.value.trim());
+  loadPresets();
+  refreshJobs();
+});
+$('#preset').addEventListener('change', applyPreset);
+$('#spec-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  runCurrentSpec();
+});
+$('#cancel-run').addEventListener('click', () => {
+  const run = state.current?.run;
+  if (run?.jobId) cancelJob(run.jobId);
+});
+$('#compare').addEventListener('click', runCompare);
+for (const b of document.querySelectorAll('[data-tab]')) b.addEventListener('click', () => selectTab(b.dataset.tab));
+$('#jobs-refresh').addEventListener('click', () => refreshJobs());
+$('#jobs-status').addEventListener('change', () => refreshJobs());
+$('#jobs-more').addEventListener('click', () => refreshJobs(true));
+let resizeFrame = 0;
+window.addEventListener('resize', () => {
+  if (resizeFrame) return;
+  resizeFrame = requestAnimationFrame(() => {
+    resizeFrame = 0;
+    for (const c of Object.values(charts)) c.resize?.();
+    if (state.current) renderCharts(state.current.run);
+  });
+});
+
+// ---------------------------------------------------------------- test hooks (read-only views)
+
+function runView(run, stream) {
+  if (!run) return null;
+  const steps = run.steps.slice();
+  return Object.freeze({
+    jobId: run.jobId,
+    status: run.status,
+    steps,
+    uniqueSteps: new Set(steps).size,
+    lastSeq: run.lastSeq,
+    eventCount: run.eventCount,
+    nonfiniteStep: run.nonfinite?.step ?? null,
+    outcome: run.summary?.outcome ?? null,
+    stepsRun: run.summary?.stepsRun ?? null,
+    stream: stream ? Object.freeze({ ...stream.stats, finished: stream.finished }) : null,
+  });
+}
+
+/** Draws everything pending now, so a reader sees what the charts really hold. */
+function flushCharts() {
+  for (const c of Object.values(charts)) c.flush?.();
+}
+
+Object.defineProperty(window, '__gl', {
+  value: Object.freeze({
+    get run() {
+      return runView(state.current?.run, state.current?.stream);
+    },
+    get compare() {
+      const c = state.compare;
+      return c ? Object.freeze({ a: runView(c.a.run, c.a.stream), b: runView(c.b.run, c.b.stream) }) : null;
+    },
+    get presets() {
+      return state.presets.map((p) => p.id);
+    },
+    flushCharts,
+    /** Closes the current run's socket as a network drop would; the stream reconnects with from. */
+    dropStream() {
+      state.current?.stream?.drop();
+    },
+  }),
+});
+
+loadPresets().then(() => refreshJobs());

@@ -1,0 +1,332 @@
+/**
+ * The dashboard in a real Chromium against the real app on a real port: the page loads clean,
+ * charts fill as steps stream, compare overlays two runs, a dropped socket resumes without gaps or
+ * duplicates, a bad field shows its error, the job list reopens, cancels and downloads.
+ * What the page plotted is read from its data-points attributes and `window.__gl` (read-only views)
+ * and compared with what the server itself recorded (GET /v1/jobs/:id/result).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  console.warn(`[e2e] dashboard tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+}
+
+const SHOTS = path.resolve('test-output/screenshots');
+const TIMEOUT = 30_000;
+
+interface RunView {
+  jobId: string | null;
+  status: string;
+  steps: number[];
+  uniqueSteps: number;
+  lastSeq: number;
+  eventCount: number;
+  nonfiniteStep: number | null;
+  outcome: string | null;
+  stepsRun: number | null;
+  stream: { connects: number; reconnects: number; duplicates: number; gaps: number; finished: boolean } | null;
+}
+
+interface PresetLite {
+  id: string;
+  title: string;
+  phenomenon: string;
+  spec: { network: { kind: string; init?: { scheme?: string } } };
+  mitigated: { id: string; mitigation: string; spec: unknown }[];
+}
+
+const ENDED = ['succeeded', 'failed', 'cancelled'];
+
+/** Polls a condition (bounded), for state only the server can tell. */
+async function until(check: () => Promise<boolean>, timeoutMs = TIMEOUT): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
+  let app: FastifyInstance;
+  let base: string;
+  let userDir: string;
+  let context: BrowserContext;
+  let page: Page;
+  let presets: PresetLite[];
+  const consoleErrors: string[] = [];
+
+  async function apiJson<T>(url: string, init?: RequestInit): Promise<T> {
+    const res = await fetch(`${base}${url}`, init);
+    expect(res.ok, `${url} → ${res.status}`).toBe(true);
+    return (await res.json()) as T;
+  }
+
+  async function serverSteps(jobId: string): Promise<number[]> {
+    const result = await apiJson<{ series: { steps: number[] } }>(`/v1/jobs/${jobId}/result`);
+    return result.series.steps;
+  }
+
+  // Page-side code is given as strings: this project compiles without the DOM lib.
+  const runView = () => page.evaluate('window.__gl.run') as Promise<RunView>;
+  const flushCharts = () => page.evaluate('window.__gl.flushCharts()');
+  const waitFor = (expr: string) => page.waitForFunction(expr, undefined, { timeout: TIMEOUT });
+
+  async function waitForRunEnd(): Promise<RunView> {
+    await waitFor(`window.__gl.run !== null && ${JSON.stringify(ENDED)}.includes(window.__gl.run.status)`);
+    await flushCharts();
+    return runView();
+  }
+
+  async function points(selector: string, attr = 'data-points'): Promise<number> {
+    return Number(await page.getAttribute(selector, attr));
+  }
+
+  async function shot(name: string) {
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  async function choosePreset(id: string) {
+    await page.selectOption('#preset', id);
+  }
+
+  /** Puts a spec into the JSON editor and ticks "submit the JSON". */
+  async function useJsonSpec(spec: unknown) {
+    await page.evaluate(`document.querySelector('#json-details').setAttribute('open', '')`);
+    await page.fill('#spec-json', JSON.stringify(spec, null, 2));
+    await page.check('#use-json');
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const config = loadConfig({ DATA_DIR: ':memory:', WORKERS: '2', LOG_LEVEL: 'silent', HOST: '127.0.0.1' });
+    app = await buildApp(config);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    base = `http://127.0.0.1:${address.port}`;
+    presets = await apiJson<PresetLite[]>('/v1/presets');
+    userDir = mkdtempSync(path.join(os.tmpdir(), 'gl-chromium-'));
+    context = await chromium.launchPersistentContext(userDir, {
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 1440, height: 1000 },
+      acceptDownloads: true,
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(String(err)));
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (userDir) rmSync(userDir, { recursive: true, force: true });
+    await app?.close();
+  });
+
+  it('loads with no console errors, under the security headers', async () => {
+    const response = await page.goto(base);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
+    await waitFor('window.__gl.presets.length > 0');
+    const options = await page.$$eval('#preset option', (els) =>
+      els.map((e) => (e as unknown as { value: string }).value),
+    );
+    for (const p of presets) expect(options).toContain(p.id);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('runs the textbook preset and the chart fills as steps stream', async () => {
+    const textbook =
+      presets.find((p) => p.phenomenon === 'exploding' && p.spec.network.init?.scheme === 'scaled-identity') ??
+      presets[0]!;
+    await choosePreset(textbook.id);
+    // Record every value the chart reports while the run streams in.
+    await page.evaluate(`(() => {
+      const el = document.querySelector('#chart-grad');
+      const seen = (window.__seen = []);
+      new MutationObserver(() => seen.push(Number(el.getAttribute('data-points')))).observe(el, {
+        attributes: true,
+        attributeFilter: ['data-points'],
+      });
+    })()`);
+    await page.click('#run');
+    const run = await waitForRunEnd();
+    expect(run.status).toBe('succeeded');
+    const steps = await serverSteps(run.jobId!);
+    expect(steps.length).toBeGreaterThan(1);
+    expect(run.steps).toEqual(steps);
+    expect(await points('#chart-grad')).toBe(steps.length);
+    expect(await points('#chart-loss')).toBe(steps.length);
+    expect(await points('#chart-heat')).toBe(steps.length);
+    expect(await points('#chart-layers')).toBe(steps.length);
+    const seen = (await page.evaluate('window.__seen')) as number[];
+    expect(seen.length).toBeGreaterThan(0);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThanOrEqual(seen[i - 1]!);
+    expect(seen.at(-1)).toBe(steps.length);
+    if (run.nonfiniteStep !== null) {
+      expect(await page.textContent('#nonfinite-banner')).toContain(`step ${run.nonfiniteStep}`);
+    }
+    // The summary on the page is the server's.
+    const job = await apiJson<{ summary: { outcome: string } }>(`/v1/jobs/${run.jobId}`);
+    expect(await page.getAttribute('#summary', 'data-outcome')).toBe(job.summary.outcome);
+    expect(consoleErrors).toEqual([]);
+    await shot('run');
+  });
+
+  it('compares without and with clip-norm: both series are plotted', async () => {
+    const textbook =
+      presets.find((p) => p.phenomenon === 'exploding' && p.spec.network.init?.scheme === 'scaled-identity') ??
+      presets[0]!;
+    await choosePreset(textbook.id);
+    await page.selectOption('#compare-with', 'clip-norm');
+    await page.click('#compare');
+    const ended = JSON.stringify(ENDED);
+    await waitFor(
+      `window.__gl.compare !== null && ${ended}.includes(window.__gl.compare.a.status) && ${ended}.includes(window.__gl.compare.b.status)`,
+    );
+    await flushCharts();
+    const cmp = (await page.evaluate('window.__gl.compare')) as { a: RunView; b: RunView };
+    const stepsA = await serverSteps(cmp.a.jobId!);
+    const stepsB = await serverSteps(cmp.b.jobId!);
+    expect(cmp.a.steps).toEqual(stepsA);
+    expect(cmp.b.steps).toEqual(stepsB);
+    // Both jobs really ran the same spec and seed, the second one with clip-norm added.
+    const jobA = await apiJson<{ spec: { seed: number; mitigations: { kind: string }[] } }>(`/v1/jobs/${cmp.a.jobId}`);
+    const jobB = await apiJson<{ spec: { seed: number; mitigations: { kind: string }[] } }>(`/v1/jobs/${cmp.b.jobId}`);
+    expect(jobB.spec.seed).toBe(jobA.spec.seed);
+    expect(jobA.spec.mitigations.map((m) => m.kind)).not.toContain('clip-norm');
+    expect(jobB.spec.mitigations.map((m) => m.kind)).toContain('clip-norm');
+    // Points plotted per series = finite positive values the server recorded for that run.
+    const finite = async (id: string) => {
+      const r = await apiJson<{ series: { gradNorm: (number | string)[] } }>(`/v1/jobs/${id}/result`);
+      return r.series.gradNorm.filter((v) => typeof v === 'number' && v > 0).length;
+    };
+    expect(await points('#chart-cmp-grad', 'data-points-a')).toBe(await finite(cmp.a.jobId!));
+    expect(await points('#chart-cmp-grad', 'data-points-b')).toBe(await finite(cmp.b.jobId!));
+    expect(await points('#chart-cmp-grad', 'data-points-a')).toBeGreaterThan(0);
+    expect(await points('#chart-cmp-grad', 'data-points-b')).toBeGreaterThan(0);
+    expect(consoleErrors).toEqual([]);
+    await shot('compare');
+  });
+
+  it('resumes after dropped connections with every step exactly once', async () => {
+    // Long enough to be running when the socket drops; tiny layers keep it cheap.
+    const spec = {
+      name: 'reconnect',
+      seed: 7,
+      network: { kind: 'mlp', depth: 6, width: 16, activation: 'tanh' },
+      data: { kind: 'synthetic', samples: 64 },
+      training: { steps: 4000, batchSize: 16, learningRate: 0.01 },
+    };
+    await useJsonSpec(spec);
+    await page.click('#run');
+    await waitFor('(window.__gl.run?.lastSeq ?? -1) >= 20');
+    const before = await runView();
+    const statusAtDrop = (await apiJson<{ status: string }>(`/v1/jobs/${before.jobId}`)).status;
+    await page.evaluate('window.__gl.dropStream()');
+    // A second drop once the first reconnect has delivered more events.
+    await waitFor(`window.__gl.run.stream.reconnects >= 1 && window.__gl.run.lastSeq >= ${before.lastSeq + 20}`);
+    await page.evaluate('window.__gl.dropStream()');
+    const run = await waitForRunEnd();
+    await page.uncheck('#use-json');
+    expect(run.status).toBe('succeeded');
+    expect(run.stream!.reconnects).toBeGreaterThanOrEqual(2);
+    const steps = await serverSteps(run.jobId!);
+    expect(steps.length).toBe(4000);
+    expect(run.steps).toEqual(steps);
+    expect(run.uniqueSteps).toBe(steps.length);
+    expect(await points('#chart-grad')).toBe(steps.length);
+    // Every seq 0…lastSeq arrived once: steps, possibly a nonfinite event, then done.
+    expect(run.eventCount).toBe(run.lastSeq + 1);
+    console.info(
+      `[e2e] reconnect: job was ${statusAtDrop} at the first drop (seq ${before.lastSeq}); ${run.stream!.reconnects} reconnects, ${run.stream!.duplicates} duplicates dropped, ${run.stream!.gaps} gaps`,
+    );
+  });
+
+  it('shows the server’s field errors next to the fields', async () => {
+    const textbook = presets[0]!;
+    await choosePreset(textbook.id);
+    await page.uncheck('#use-json');
+    await page.selectOption('[data-path="network.kind"]', 'linear');
+    await page.fill('[data-path="network.depth"]', '0');
+    await page.fill('[data-path="training.learningRate"]', '-1');
+    await page.click('#run');
+    const depthError = page.locator('.field-error[data-error-for="network.depth"]');
+    await depthError.waitFor({ timeout: TIMEOUT });
+    expect(await depthError.isVisible()).toBe(true);
+    expect((await depthError.textContent())!.length).toBeGreaterThan(0);
+    // The message sits inside the depth field's own label.
+    const host = await depthError.evaluate((el) => el.closest('.field')?.querySelector('input')?.dataset['path']);
+    expect(host).toBe('network.depth');
+    const lrError = page.locator('.field-error[data-error-for="training.learningRate"]');
+    expect(await lrError.isVisible()).toBe(true);
+    expect(await page.getAttribute('[data-path="network.depth"]', 'aria-invalid')).toBe('true');
+    await shot('field-errors');
+    // Fixing the field clears its error.
+    await page.fill('[data-path="network.depth"]', '3');
+    expect(await depthError.count()).toBe(0);
+  });
+
+  it('lists jobs: reopen one with its full series, cancel a running one, download CSV', async () => {
+    // A job that runs long enough to be cancelled from the list.
+    const long = await apiJson<{ id: string }>('/v1/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'long one',
+        network: { kind: 'mlp', depth: 8, width: 32 },
+        training: { steps: 100_000, batchSize: 32 },
+      }),
+    });
+    await page.click('[data-tab="jobs"]');
+    const row = page.locator(`tr[data-job="${long.id}"]`);
+    await row.waitFor({ timeout: TIMEOUT });
+    await row.locator('button.cancel').click();
+    await until(async () => (await apiJson<{ status: string }>(`/v1/jobs/${long.id}`)).status === 'cancelled');
+    await page.click('#jobs-refresh');
+    await page.locator(`tr[data-job="${long.id}"][data-status="cancelled"]`).waitFor({ timeout: TIMEOUT });
+
+    // Reopen an ended job: the charts hold the whole stored series.
+    const page1 = await apiJson<{ items: { id: string; status: string }[] }>('/v1/jobs?status=succeeded');
+    const done = page1.items[0]!;
+    await page.locator(`tr[data-job="${done.id}"] button.open`).click();
+    await waitFor(`window.__gl.run?.jobId === ${JSON.stringify(done.id)}`);
+    await flushCharts();
+    const steps = await serverSteps(done.id);
+    expect((await runView()).steps).toEqual(steps);
+    expect(await points('#chart-grad')).toBe(steps.length);
+
+    await page.click('[data-tab="jobs"]');
+    await shot('jobs');
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: TIMEOUT }),
+      page.locator(`tr[data-job="${done.id}"] button.csv`).click(),
+    ]);
+    const file = await download.path();
+    const csv = readFileSync(file, 'utf8').trim().split('\n');
+    const serverCsv = await (await fetch(`${base}/v1/jobs/${done.id}/result?format=csv`)).text();
+    expect(csv.join('\n')).toBe(serverCsv.trim());
+    expect(csv.length).toBe(steps.length + 1);
+    expect(consoleErrors).toEqual([]);
+  });
+});
