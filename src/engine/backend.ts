@@ -1,0 +1,23 @@
+/**
+ * Where the engine's matrix products run and where its tensors live. The WebAssembly backend
+ * (./wasm) hands out a WebAssembly.Memory buffer and kernels that read it; the TypeScript one uses
+ * a plain ArrayBuffer. Switch the default in `defaultBackend` only.
+ */
+import { type Kernels, tsKernels } from './kernels.js';
+
+export interface Backend {
+  kernels: Kernels;
+  /** A zeroed buffer of at least `bytes` bytes that the kernels can address. */
+  createBuffer(bytes: number): ArrayBuffer;
+}
+
+/** The TypeScript kernels over ordinary ArrayBuffers. */
+export const tsBackend: Backend = {
+  kernels: tsKernels,
+  createBuffer: (bytes) => new ArrayBuffer(bytes),
+};
+
+/** The backend `simulate` uses when none is passed. */
+export function defaultBackend(): Backend {
+  return tsBackend;
+}

@@ -1,0 +1,282 @@
+/**
+ * Matrix-product kernels. Every matrix is row-major in a Float64Array view whose element 0 is the
+ * matrix's first element. With `accumulate` false, C is overwritten; with true, added to.
+ * A backend (TypeScript here, WebAssembly in ./wasm) supplies these; the engine calls nothing else
+ * for its O(n³) work.
+ */
+export interface Kernels {
+  /** C[m×n] (+)= A[m×k] · B[n×k]ᵀ */
+  gemmNT(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, accumulate: boolean): void;
+  /** C[m×n] (+)= A[m×k] · B[k×n] */
+  gemmNN(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, accumulate: boolean): void;
+  /** C[m×n] (+)= A[k×m]ᵀ · B[k×n] */
+  gemmTN(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, accumulate: boolean): void;
+}
+
+// Register blocking: each inner loop produces a 2×4 block of C from 8 accumulators, so every load
+// of A or B feeds several multiply-adds. The summation order for an element depends only on
+// (m, n, k), which keeps results bit-identical run to run.
+
+function gemmNT(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, acc: boolean) {
+  const m2 = m - (m & 1);
+  const n4 = n - (n & 3);
+  for (let i = 0; i < m2; i += 2) {
+    const a0 = i * k;
+    const a1 = a0 + k;
+    const c0 = i * n;
+    const c1 = c0 + n;
+    let j = 0;
+    for (; j < n4; j += 4) {
+      const b0 = j * k;
+      const b1 = b0 + k;
+      const b2 = b1 + k;
+      const b3 = b2 + k;
+      let s00 = 0;
+      let s01 = 0;
+      let s02 = 0;
+      let s03 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      for (let p = 0; p < k; p++) {
+        const x0 = a[a0 + p];
+        const x1 = a[a1 + p];
+        const y0 = b[b0 + p];
+        const y1 = b[b1 + p];
+        const y2 = b[b2 + p];
+        const y3 = b[b3 + p];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s02 += x0 * y2;
+        s03 += x0 * y3;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s12 += x1 * y2;
+        s13 += x1 * y3;
+      }
+      if (acc) {
+        c[c0 + j] += s00;
+        c[c0 + j + 1] += s01;
+        c[c0 + j + 2] += s02;
+        c[c0 + j + 3] += s03;
+        c[c1 + j] += s10;
+        c[c1 + j + 1] += s11;
+        c[c1 + j + 2] += s12;
+        c[c1 + j + 3] += s13;
+      } else {
+        c[c0 + j] = s00;
+        c[c0 + j + 1] = s01;
+        c[c0 + j + 2] = s02;
+        c[c0 + j + 3] = s03;
+        c[c1 + j] = s10;
+        c[c1 + j + 1] = s11;
+        c[c1 + j + 2] = s12;
+        c[c1 + j + 3] = s13;
+      }
+    }
+    for (; j < n; j++) {
+      const b0 = j * k;
+      let s0 = 0;
+      let s1 = 0;
+      for (let p = 0; p < k; p++) {
+        const y = b[b0 + p];
+        s0 += a[a0 + p] * y;
+        s1 += a[a1 + p] * y;
+      }
+      if (acc) {
+        c[c0 + j] += s0;
+        c[c1 + j] += s1;
+      } else {
+        c[c0 + j] = s0;
+        c[c1 + j] = s1;
+      }
+    }
+  }
+  if (m2 < m) {
+    const a0 = m2 * k;
+    const c0 = m2 * n;
+    for (let j = 0; j < n; j++) {
+      const b0 = j * k;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[a0 + p] * b[b0 + p];
+      c[c0 + j] = acc ? c[c0 + j] + s : s;
+    }
+  }
+}
+
+// gemmNN and gemmTN differ only in how A is addressed: element (i, p) sits at i·k + p (NN) or
+// p·m + i (TN). The two are written out separately so V8 sees constant strides.
+
+function gemmNN(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, acc: boolean) {
+  const m2 = m - (m & 1);
+  const n4 = n - (n & 3);
+  for (let i = 0; i < m2; i += 2) {
+    const a0 = i * k;
+    const a1 = a0 + k;
+    const c0 = i * n;
+    const c1 = c0 + n;
+    let j = 0;
+    for (; j < n4; j += 4) {
+      let s00 = 0;
+      let s01 = 0;
+      let s02 = 0;
+      let s03 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let q = j;
+      for (let p = 0; p < k; p++, q += n) {
+        const x0 = a[a0 + p];
+        const x1 = a[a1 + p];
+        const y0 = b[q];
+        const y1 = b[q + 1];
+        const y2 = b[q + 2];
+        const y3 = b[q + 3];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s02 += x0 * y2;
+        s03 += x0 * y3;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s12 += x1 * y2;
+        s13 += x1 * y3;
+      }
+      if (acc) {
+        c[c0 + j] += s00;
+        c[c0 + j + 1] += s01;
+        c[c0 + j + 2] += s02;
+        c[c0 + j + 3] += s03;
+        c[c1 + j] += s10;
+        c[c1 + j + 1] += s11;
+        c[c1 + j + 2] += s12;
+        c[c1 + j + 3] += s13;
+      } else {
+        c[c0 + j] = s00;
+        c[c0 + j + 1] = s01;
+        c[c0 + j + 2] = s02;
+        c[c0 + j + 3] = s03;
+        c[c1 + j] = s10;
+        c[c1 + j + 1] = s11;
+        c[c1 + j + 2] = s12;
+        c[c1 + j + 3] = s13;
+      }
+    }
+    for (; j < n; j++) {
+      let s0 = 0;
+      let s1 = 0;
+      let q = j;
+      for (let p = 0; p < k; p++, q += n) {
+        const y = b[q];
+        s0 += a[a0 + p] * y;
+        s1 += a[a1 + p] * y;
+      }
+      if (acc) {
+        c[c0 + j] += s0;
+        c[c1 + j] += s1;
+      } else {
+        c[c0 + j] = s0;
+        c[c1 + j] = s1;
+      }
+    }
+  }
+  if (m2 < m) {
+    const a0 = m2 * k;
+    const c0 = m2 * n;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      let q = j;
+      for (let p = 0; p < k; p++, q += n) s += a[a0 + p] * b[q];
+      c[c0 + j] = acc ? c[c0 + j] + s : s;
+    }
+  }
+}
+
+function gemmTN(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, acc: boolean) {
+  const m2 = m - (m & 1);
+  const n4 = n - (n & 3);
+  for (let i = 0; i < m2; i += 2) {
+    const c0 = i * n;
+    const c1 = c0 + n;
+    let j = 0;
+    for (; j < n4; j += 4) {
+      let s00 = 0;
+      let s01 = 0;
+      let s02 = 0;
+      let s03 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let r = i;
+      let q = j;
+      for (let p = 0; p < k; p++, r += m, q += n) {
+        const x0 = a[r];
+        const x1 = a[r + 1];
+        const y0 = b[q];
+        const y1 = b[q + 1];
+        const y2 = b[q + 2];
+        const y3 = b[q + 3];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s02 += x0 * y2;
+        s03 += x0 * y3;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s12 += x1 * y2;
+        s13 += x1 * y3;
+      }
+      if (acc) {
+        c[c0 + j] += s00;
+        c[c0 + j + 1] += s01;
+        c[c0 + j + 2] += s02;
+        c[c0 + j + 3] += s03;
+        c[c1 + j] += s10;
+        c[c1 + j + 1] += s11;
+        c[c1 + j + 2] += s12;
+        c[c1 + j + 3] += s13;
+      } else {
+        c[c0 + j] = s00;
+        c[c0 + j + 1] = s01;
+        c[c0 + j + 2] = s02;
+        c[c0 + j + 3] = s03;
+        c[c1 + j] = s10;
+        c[c1 + j + 1] = s11;
+        c[c1 + j + 2] = s12;
+        c[c1 + j + 3] = s13;
+      }
+    }
+    for (; j < n; j++) {
+      let s0 = 0;
+      let s1 = 0;
+      let r = i;
+      let q = j;
+      for (let p = 0; p < k; p++, r += m, q += n) {
+        const y = b[q];
+        s0 += a[r] * y;
+        s1 += a[r + 1] * y;
+      }
+      if (acc) {
+        c[c0 + j] += s0;
+        c[c1 + j] += s1;
+      } else {
+        c[c0 + j] = s0;
+        c[c1 + j] = s1;
+      }
+    }
+  }
+  if (m2 < m) {
+    const c0 = m2 * n;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      let r = m2;
+      let q = j;
+      for (let p = 0; p < k; p++, r += m, q += n) s += a[r] * b[q];
+      c[c0 + j] = acc ? c[c0 + j] + s : s;
+    }
+  }
+}
+
+/** The pure-TypeScript reference kernels (register-blocked 2×4). */
+export const tsKernels: Kernels = { gemmNT, gemmNN, gemmTN };

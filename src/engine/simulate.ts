@@ -1,0 +1,356 @@
+/**
+ * The training loop: one step = forward, backward, record loss and pre-clip norms, mitigations in
+ * the order given, update. Everything it touches is allocated before the first step.
+ */
+import { encodeNum } from '../contract/events.js';
+import type { JobSpec } from '../contract/spec.js';
+import { type Backend, defaultBackend } from './backend.js';
+import { Batcher, buildDataset, standardizeInputs } from './data.js';
+import { initParams } from './init.js';
+import { createModel, type Model } from './model.js';
+import { firstNonFinite, rootOf, roundF32, sumSq } from './ops.js';
+import { learningRateAt, scheduleOf } from './schedule.js';
+import { createSeries, seriesCapacity } from './series.js';
+import { layerNames, resolveShape } from './shape.js';
+import { summarize } from './summary.js';
+import type { NonFiniteInfo, SimulationHooks, SimulationOutput } from './types.js';
+
+/** torch.nn.utils.clip_grad_norm_ adds this to the norm before dividing. */
+export const CLIP_NORM_EPS = 1e-6;
+const MOMENTUM = 0.9;
+const ADAM_BETA1 = 0.9;
+const ADAM_BETA2 = 0.999;
+const ADAM_EPS = 1e-8;
+
+export interface SimulateOptions {
+  /** Kernels and buffers (default: `defaultBackend()`). */
+  backend?: Backend;
+}
+
+type Clip = { kind: 'clip-norm'; value: number } | { kind: 'clip-value'; value: number };
+
+/**
+ * Trains `spec` (parsed by the JobSpec schema and accepted by `checkSpec`). Never throws for such
+ * a spec; non-finite values and divergence are outcomes.
+ */
+export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: SimulateOptions = {}): SimulationOutput {
+  const backend = options.backend ?? defaultBackend();
+  const shape = resolveShape(spec);
+  const names = layerNames(shape);
+  const training = spec.training;
+  const f32 = training.dtype === 'float32';
+  const steps = training.steps;
+  const every = spec.record.every;
+
+  const data = buildDataset(spec, shape);
+  if (spec.mitigations.some((m) => m.kind === 'input-normalization')) standardizeInputs(data);
+  if (f32) {
+    roundF32(data.x, 0, data.x.length);
+    roundF32(data.y, 0, data.y.length);
+  }
+  const batcher = new Batcher(data.n, training.batchSize, spec.seed);
+  const model: Model = createModel(shape, batcher.batch, initParams(spec), backend, f32);
+  const idx = new Int32Array(batcher.batch);
+  if (batcher.full) {
+    batcher.next(idx);
+    model.loadBatch(data.x, data.y, idx);
+  }
+
+  const { params, grads, segments, weightSegments } = model;
+  const nParams = params.length;
+  const nSeg = segments.length;
+  const segOff = Int32Array.from(segments, (s) => s.offset);
+  const segEnd = Int32Array.from(segments, (s) => s.offset + s.length);
+  const gradSq = new Float64Array(nSeg);
+  const paramSq = new Float64Array(nSeg);
+  const deltaSq = new Float64Array(nSeg);
+  const layerGradNorm = new Float64Array(names.length);
+  const optimizer = training.optimizer;
+  const m1 = optimizer === 'sgd' ? null : new Float64Array(nParams);
+  const m2 = optimizer === 'adam' ? new Float64Array(nParams) : null;
+  const clips: Clip[] = [];
+  for (const m of spec.mitigations) {
+    if (m.kind === 'clip-norm') clips.push({ kind: 'clip-norm', value: m.maxNorm });
+    else if (m.kind === 'clip-value') clips.push({ kind: 'clip-value', value: m.maxValue });
+  }
+  const schedule = scheduleOf(spec);
+
+  const recordLayers = spec.record.layers;
+  const hidden = shape.kind === 'rnn' && spec.record.hiddenGradNorms ? shape.seqLength : null;
+  const series = createSeries(seriesCapacity(steps, every), names, recordLayers, hidden);
+
+  const norm = (sq: Float64Array) => {
+    // float32 follows clip_grad_norm_: the norm of the per-tensor norms; float64 sums squares.
+    let s = 0;
+    if (f32) {
+      for (let i = 0; i < nSeg; i++) {
+        const r = Math.fround(Math.sqrt(sq[i]));
+        s = Math.fround(s + Math.fround(r * r));
+      }
+      return Math.fround(Math.sqrt(s));
+    }
+    for (let i = 0; i < nSeg; i++) s += sq[i];
+    return Math.sqrt(s);
+  };
+  const fillSq = (x: Float64Array, sq: Float64Array) => {
+    for (let i = 0; i < nSeg; i++) sq[i] = sumSq(x, segOff[i], segEnd[i] - segOff[i], f32);
+  };
+
+  let nonFinite: NonFiniteInfo | null = null;
+  let firstGradNorm = Number.NaN;
+  let backwardGain = Number.NaN;
+  let layerGradRatio: number | null = null;
+  let stepsRun = 0;
+  let stoppedByHook = false;
+  let stoppedEarly = false;
+
+  for (let step = 1; step <= steps; step++) {
+    if (!batcher.full) {
+      batcher.next(idx);
+      model.loadBatch(data.x, data.y, idx);
+    }
+    const loss = model.forward();
+    model.backward();
+
+    fillSq(grads, gradSq);
+    const gradNorm = norm(gradSq);
+    for (let l = 0; l < names.length; l++) layerGradNorm[l] = rootOf(gradSq[weightSegments[l]], f32);
+    if (step === 1) {
+      firstGradNorm = gradNorm;
+      backwardGain = model.backwardGain;
+      layerGradRatio = layerGradNorm[0] / layerGradNorm[names.length - 1];
+    }
+
+    let clippedNorm = gradNorm;
+    for (const clip of clips) {
+      if (clip.kind === 'clip-norm') {
+        const coef = clip.value / (clippedNorm + CLIP_NORM_EPS);
+        if (coef < 1) {
+          const c = f32 ? Math.fround(coef) : coef;
+          if (f32) for (let i = 0; i < nParams; i++) grads[i] = Math.fround(grads[i] * c);
+          else for (let i = 0; i < nParams; i++) grads[i] *= c;
+        }
+      } else {
+        const v = clip.value;
+        for (let i = 0; i < nParams; i++) {
+          const g = grads[i];
+          grads[i] = g > v ? v : g < -v ? -v : g;
+        }
+      }
+      fillSq(grads, deltaSq);
+      clippedNorm = norm(deltaSq);
+    }
+
+    const lr = learningRateAt(schedule, step);
+    deltaSq.fill(0);
+    if (f32) updateF32(optimizer, step, f32 ? Math.fround(lr) : lr);
+    else updateF64(optimizer, step, lr);
+    fillSq(params, paramSq);
+    const paramNorm = norm(paramSq);
+
+    stepsRun = step;
+    let faultNow = false;
+    if (nonFinite === null) {
+      nonFinite = findNonFinite(step, loss, gradNorm, paramNorm);
+      faultNow = nonFinite !== null;
+    }
+    const stopForFault = faultNow && training.stopOnNonFinite;
+    const stopForHook = !stopForFault && step < steps && hooks.shouldStop?.() === true;
+
+    if (step === 1 || step % every === 0 || step === steps || faultNow || stopForFault || stopForHook) {
+      const i = series.length;
+      series.steps[i] = step;
+      series.loss[i] = loss;
+      series.gradNorm[i] = gradNorm;
+      series.clippedGradNorm[i] = clippedNorm;
+      series.lr[i] = lr;
+      series.paramNorm[i] = paramNorm;
+      if (recordLayers) {
+        for (let l = 0; l < names.length; l++) {
+          const s = weightSegments[l];
+          const w = rootOf(paramSq[s], f32);
+          const d = rootOf(deltaSq[s], f32);
+          series.layerGradNorm[l][i] = layerGradNorm[l];
+          series.layerWeightNorm[l][i] = w;
+          series.layerUpdateRatio[l][i] = d === 0 ? 0 : d / w;
+        }
+      }
+      if (series.hiddenGradNorms && model.hiddenGradNorms) series.hiddenGradNorms[i].set(model.hiddenGradNorms);
+      series.length = i + 1;
+      hooks.onRecord?.(series, i);
+    }
+    if (faultNow && nonFinite) hooks.onNonFinite?.(nonFinite);
+    if (stopForFault || stopForHook) {
+      stoppedByHook = stopForHook;
+      stoppedEarly = step < steps;
+      break;
+    }
+  }
+
+  const net = spec.network;
+  const identityLinear = net.kind === 'linear' && net.init.scheme === 'scaled-identity';
+  const gain = identityLinear && 'gain' in net.init ? net.init.gain : 0;
+  const summary = summarize({
+    series,
+    stepsRun,
+    stopped: stoppedEarly,
+    nonFinite,
+    firstGradNorm,
+    layerGradRatio,
+    backwardGain,
+    predictedForwardGain: identityLinear ? gain ** net.depth : null,
+    predictedLayerGradFactor: identityLinear ? gain ** (net.depth - 1) : null,
+  });
+  return { series, summary, status: stoppedByHook ? 'stopped' : 'completed' };
+
+  function findNonFinite(step: number, loss: number, gradNorm: number, paramNorm: number): NonFiniteInfo | null {
+    const info = (tensor: NonFiniteInfo['tensor'], layer: string | null, where: string, value: number) => ({
+      step,
+      tensor,
+      layer,
+      where,
+      value: encodeNum(value),
+    });
+    if (Number.isNaN(model.activationProbe)) {
+      const a = model.locateActivation();
+      if (a) return info('activation', a.layer, a.where, a.value);
+    }
+    if (!Number.isFinite(loss)) return info('loss', null, 'loss', loss);
+    for (let s = 0; s < nSeg; s++) {
+      if (Number.isFinite(gradSq[s])) continue;
+      const seg = segments[s];
+      const i = firstNonFinite(grads, segOff[s], seg.length);
+      if (i >= 0) return info('gradient', names[seg.layer], `gradient of ${seg.name}`, grads[i]);
+      return info('norm', names[seg.layer], `norm: gradient norm of ${seg.name}`, rootOf(gradSq[s], f32));
+    }
+    if (!Number.isFinite(gradNorm)) return info('norm', null, 'norm: global gradient norm', gradNorm);
+    for (let s = 0; s < nSeg; s++) {
+      if (Number.isFinite(paramSq[s])) continue;
+      const seg = segments[s];
+      const i = firstNonFinite(params, segOff[s], seg.length);
+      if (i >= 0) return info('weight', names[seg.layer], `weight ${seg.name} after the update`, params[i]);
+      return info('norm', names[seg.layer], `norm: weight norm of ${seg.name}`, rootOf(paramSq[s], f32));
+    }
+    if (!Number.isFinite(paramNorm)) return info('norm', null, 'norm: parameter norm', paramNorm);
+    return null;
+  }
+
+  // PyTorch's update rules, in PyTorch's order of operations (torch.optim.SGD, torch.optim.Adam).
+  // deltaSq collects ‖Δp‖² per segment for the update ratio.
+  function updateF64(opt: JobSpec['training']['optimizer'], step: number, lr: number): void {
+    if (opt === 'sgd') {
+      for (let s = 0; s < nSeg; s++) {
+        let acc = 0;
+        for (let i = segOff[s]; i < segEnd[s]; i++) {
+          const old = params[i];
+          const p = old + -lr * grads[i];
+          params[i] = p;
+          acc += (p - old) * (p - old);
+        }
+        deltaSq[s] = acc;
+      }
+      return;
+    }
+    const buf = m1!;
+    if (opt === 'momentum') {
+      for (let s = 0; s < nSeg; s++) {
+        let acc = 0;
+        for (let i = segOff[s]; i < segEnd[s]; i++) {
+          const b = step === 1 ? grads[i] : buf[i] * MOMENTUM + grads[i];
+          buf[i] = b;
+          const old = params[i];
+          const p = old + -lr * b;
+          params[i] = p;
+          acc += (p - old) * (p - old);
+        }
+        deltaSq[s] = acc;
+      }
+      return;
+    }
+    const v = m2!;
+    const bc1 = 1 - ADAM_BETA1 ** step;
+    const bc2 = 1 - ADAM_BETA2 ** step;
+    const stepSize = lr / bc1;
+    const bc2Sqrt = Math.sqrt(bc2);
+    const w1 = 1 - ADAM_BETA1;
+    const w2 = 1 - ADAM_BETA2;
+    for (let s = 0; s < nSeg; s++) {
+      let acc = 0;
+      for (let i = segOff[s]; i < segEnd[s]; i++) {
+        const g = grads[i];
+        const m = buf[i] + w1 * (g - buf[i]);
+        buf[i] = m;
+        const vv = v[i] * ADAM_BETA2 + w2 * g * g;
+        v[i] = vv;
+        const denom = Math.sqrt(vv) / bc2Sqrt + ADAM_EPS;
+        const old = params[i];
+        const p = old + (-stepSize * m) / denom;
+        params[i] = p;
+        acc += (p - old) * (p - old);
+      }
+      deltaSq[s] = acc;
+    }
+  }
+
+  function updateF32(opt: JobSpec['training']['optimizer'], step: number, lr: number): void {
+    const f = Math.fround;
+    const negLr = f(-lr);
+    if (opt === 'sgd') {
+      for (let s = 0; s < nSeg; s++) {
+        let acc = 0;
+        for (let i = segOff[s]; i < segEnd[s]; i++) {
+          const old = params[i];
+          const p = f(old + f(negLr * grads[i]));
+          params[i] = p;
+          const d = f(p - old);
+          acc = f(acc + f(d * d));
+        }
+        deltaSq[s] = acc;
+      }
+      return;
+    }
+    const buf = m1!;
+    if (opt === 'momentum') {
+      for (let s = 0; s < nSeg; s++) {
+        let acc = 0;
+        for (let i = segOff[s]; i < segEnd[s]; i++) {
+          const b = step === 1 ? grads[i] : f(f(buf[i] * f(MOMENTUM)) + grads[i]);
+          buf[i] = b;
+          const old = params[i];
+          const p = f(old + f(negLr * b));
+          params[i] = p;
+          const d = f(p - old);
+          acc = f(acc + f(d * d));
+        }
+        deltaSq[s] = acc;
+      }
+      return;
+    }
+    const v = m2!;
+    const bc1 = 1 - ADAM_BETA1 ** step;
+    const bc2 = 1 - ADAM_BETA2 ** step;
+    const negStep = f(-(lr / bc1));
+    const bc2Sqrt = f(Math.sqrt(bc2));
+    const w1 = f(1 - ADAM_BETA1);
+    const w2 = f(1 - ADAM_BETA2);
+    const beta2 = f(ADAM_BETA2);
+    const eps = f(ADAM_EPS);
+    for (let s = 0; s < nSeg; s++) {
+      let acc = 0;
+      for (let i = segOff[s]; i < segEnd[s]; i++) {
+        const g = grads[i];
+        const m = f(buf[i] + f(w1 * f(g - buf[i])));
+        buf[i] = m;
+        const vv = f(f(v[i] * beta2) + f(f(w2 * g) * g));
+        v[i] = vv;
+        const denom = f(f(f(Math.sqrt(vv)) / bc2Sqrt) + eps);
+        const old = params[i];
+        const p = f(old + f(f(negStep * m) / denom));
+        params[i] = p;
+        const d = f(p - old);
+        acc = f(acc + f(d * d));
+      }
+      deltaSq[s] = acc;
+    }
+  }
+}
