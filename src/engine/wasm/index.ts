@@ -1,0 +1,134 @@
+/**
+ * The WebAssembly SIMD backend: tensors live in a WebAssembly.Memory and the matrix products run
+ * in f64x2 kernels compiled from wasm/kernels.ts (see scripts/build-wasm.ts). Its results are
+ * bit-identical to tsKernels: both sum every element of C from +0 in increasing p with separate
+ * roundings, so the choice of backend (or of the path inside this one) never changes a number.
+ */
+import type { Backend } from '../backend.js';
+import { type Kernels, tsKernels } from '../kernels.js';
+import { KERNELS_WASM_BASE64 } from './kernels.generated.js';
+
+interface KernelExports {
+  gemmNN(m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
+  gemmTN(m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
+  gemmNT(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    b: number,
+    c: number,
+    acc: number,
+    scratch: number,
+    scratchBytes: number,
+  ): void;
+}
+
+interface Instance {
+  buffer: ArrayBuffer;
+  exports: KernelExports;
+  scratch: number;
+}
+
+const PAGE = 65536;
+/** Bytes kept after the tensors for gemmNT's transposed panels of B (k × up to 64 columns). */
+const SCRATCH_BYTES = 1 << 20;
+/** gemmNT needs a panel of at least 4 columns: 32·k bytes. */
+const MAX_NT_K = SCRATCH_BYTES / 32;
+/** 4 GiB: the most a 32-bit WebAssembly memory can address. */
+const MAX_PAGES = 65536;
+/**
+ * Products with fewer multiply-adds than this stay in TypeScript, where a call costs less than
+ * the JS→WebAssembly transition. Chosen by shape alone, and both paths give the same bits.
+ */
+export const WASM_MIN_WORK = 512;
+
+let compiled: WebAssembly.Module | undefined;
+
+function wasmModule(): WebAssembly.Module {
+  if (!compiled) {
+    const text = atob(KERNELS_WASM_BASE64);
+    const bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+/** Options for `createWasmBackend`; the defaults are what `simulate` should use. */
+export interface WasmBackendOptions {
+  /** Multiply-adds below which a product runs in TypeScript (default WASM_MIN_WORK; 0 = always WebAssembly). */
+  minWork?: number;
+}
+
+/**
+ * A backend whose `createBuffer` makes a fresh WebAssembly.Memory (sized once, never grown, so
+ * views into it stay valid) with its own kernel instance. Views from any buffer it made run in
+ * WebAssembly; views over other buffers fall back to tsKernels, with the same results.
+ */
+export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
+  const minWork = options.minWork ?? WASM_MIN_WORK;
+  const instances = new WeakMap<ArrayBuffer, Instance>();
+  let last: Instance | undefined;
+
+  function find(a: Float64Array, b: Float64Array, c: Float64Array): Instance | undefined {
+    const buffer = c.buffer;
+    const inst = last !== undefined && last.buffer === buffer ? last : instances.get(buffer as ArrayBuffer);
+    if (inst === undefined || a.buffer !== buffer || b.buffer !== buffer) return undefined;
+    last = inst;
+    return inst;
+  }
+
+  const kernels: Kernels = {
+    gemmNT(m, n, k, a, b, c, accumulate) {
+      const inst = m * n * k >= minWork && k <= MAX_NT_K ? find(a, b, c) : undefined;
+      if (inst === undefined) return tsKernels.gemmNT(m, n, k, a, b, c, accumulate);
+      inst.exports.gemmNT(
+        m,
+        n,
+        k,
+        a.byteOffset,
+        b.byteOffset,
+        c.byteOffset,
+        accumulate ? 1 : 0,
+        inst.scratch,
+        SCRATCH_BYTES,
+      );
+    },
+    gemmNN(m, n, k, a, b, c, accumulate) {
+      const inst = m * n * k >= minWork ? find(a, b, c) : undefined;
+      if (inst === undefined) return tsKernels.gemmNN(m, n, k, a, b, c, accumulate);
+      inst.exports.gemmNN(m, n, k, a.byteOffset, b.byteOffset, c.byteOffset, accumulate ? 1 : 0);
+    },
+    gemmTN(m, n, k, a, b, c, accumulate) {
+      const inst = m * n * k >= minWork ? find(a, b, c) : undefined;
+      if (inst === undefined) return tsKernels.gemmTN(m, n, k, a, b, c, accumulate);
+      inst.exports.gemmTN(m, n, k, a.byteOffset, b.byteOffset, c.byteOffset, accumulate ? 1 : 0);
+    },
+  };
+
+  function createBuffer(bytes: number): ArrayBuffer {
+    // The scratch area sits after the tensors, 64-byte aligned.
+    const scratch = Math.ceil(bytes / 64) * 64;
+    const pages = Math.ceil((scratch + SCRATCH_BYTES) / PAGE);
+    let memory: WebAssembly.Memory;
+    try {
+      if (pages > MAX_PAGES) throw new RangeError('beyond 32-bit WebAssembly memory');
+      memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    } catch {
+      // Too large for WebAssembly (or refused): a plain buffer, served by tsKernels.
+      return new ArrayBuffer(bytes);
+    }
+    const instance = new WebAssembly.Instance(wasmModule(), { env: { memory } });
+    const inst: Instance = {
+      buffer: memory.buffer,
+      exports: instance.exports as unknown as KernelExports,
+      scratch,
+    };
+    instances.set(memory.buffer, inst);
+    last = inst;
+    return memory.buffer;
+  }
+
+  return { kernels, createBuffer };
+}

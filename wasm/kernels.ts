@@ -1,0 +1,217 @@
+// AssemblyScript source of the WebAssembly SIMD matrix-product kernels (src/engine/wasm).
+// Build: node scripts/build-wasm.mjs (asc --enable simd -O3), which regenerates
+// src/engine/wasm/kernels.generated.ts.
+//
+// Contract (shared with src/engine/kernels.ts, whose tsKernels is the reference): every element
+// of C is  s = Σ_p a(i,p)·b(p,j)  summed from +0 in increasing p, one rounding per multiply and per
+// add (WebAssembly never fuses them), then C = s or C = C + s. Blocking only changes which
+// elements are computed together, never that order, so these kernels are bit-identical to
+// tsKernels for every shape. Pointers are byte offsets into the imported memory; matrices are
+// row-major and must not overlap C.
+
+const MR = 4; // rows of C per register tile: 4 rows × 4 columns = 8 f64x2 accumulators
+
+// ---- register tiles: C[rows × cols] at pc (row stride ldc bytes) from k products.
+// A element (r, p) is at pa + r·sai + p·sap; B element (p, j) at pb + p·ldb + j·8.
+
+@inline function store2(pc: usize, s: v128, acc: bool): void {
+  v128.store(pc, acc ? f64x2.add(v128.load(pc), s) : s);
+}
+
+@inline function store1(pc: usize, s: f64, acc: bool): void {
+  store<f64>(pc, acc ? load<f64>(pc) + s : s);
+}
+
+function tile4x4(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, acc: bool): void {
+  let c00 = f64x2.splat(0), c01 = f64x2.splat(0);
+  let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
+  let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
+  let c30 = f64x2.splat(0), c31 = f64x2.splat(0);
+  let a0 = pa;
+  const a1 = sai, a2 = sai * 2, a3 = sai * 3;
+  let b = pb;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let x = v128.load64_splat(a0);
+    c00 = f64x2.add(c00, f64x2.mul(x, b0));
+    c01 = f64x2.add(c01, f64x2.mul(x, b1));
+    x = v128.load64_splat(a0 + a1);
+    c10 = f64x2.add(c10, f64x2.mul(x, b0));
+    c11 = f64x2.add(c11, f64x2.mul(x, b1));
+    x = v128.load64_splat(a0 + a2);
+    c20 = f64x2.add(c20, f64x2.mul(x, b0));
+    c21 = f64x2.add(c21, f64x2.mul(x, b1));
+    x = v128.load64_splat(a0 + a3);
+    c30 = f64x2.add(c30, f64x2.mul(x, b0));
+    c31 = f64x2.add(c31, f64x2.mul(x, b1));
+    a0 += sap;
+    b += ldb;
+  }
+  store2(pc, c00, acc);
+  store2(pc + 16, c01, acc);
+  pc += ldc;
+  store2(pc, c10, acc);
+  store2(pc + 16, c11, acc);
+  pc += ldc;
+  store2(pc, c20, acc);
+  store2(pc + 16, c21, acc);
+  pc += ldc;
+  store2(pc, c30, acc);
+  store2(pc + 16, c31, acc);
+}
+
+function tile4x2(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, acc: bool): void {
+  let c0 = f64x2.splat(0), c1 = f64x2.splat(0), c2 = f64x2.splat(0), c3 = f64x2.splat(0);
+  let a0 = pa;
+  const a1 = sai, a2 = sai * 2, a3 = sai * 3;
+  let b = pb;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b);
+    c0 = f64x2.add(c0, f64x2.mul(v128.load64_splat(a0), b0));
+    c1 = f64x2.add(c1, f64x2.mul(v128.load64_splat(a0 + a1), b0));
+    c2 = f64x2.add(c2, f64x2.mul(v128.load64_splat(a0 + a2), b0));
+    c3 = f64x2.add(c3, f64x2.mul(v128.load64_splat(a0 + a3), b0));
+    a0 += sap;
+    b += ldb;
+  }
+  store2(pc, c0, acc);
+  store2(pc + ldc, c1, acc);
+  store2(pc + ldc * 2, c2, acc);
+  store2(pc + ldc * 3, c3, acc);
+}
+
+function tile4x1(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, acc: bool): void {
+  // Rows 0,1 and 2,3 share a vector: lane r holds row r's sum, still summed in p order.
+  let c01 = f64x2.splat(0), c23 = f64x2.splat(0);
+  let a0 = pa;
+  const a1 = sai, a2 = sai * 2, a3 = sai * 3;
+  let b = pb;
+  for (let p = 0; p < k; p++) {
+    const y = v128.load64_splat(b);
+    const x01 = f64x2.replace_lane(v128.load64_splat(a0), 1, load<f64>(a0 + a1));
+    const x23 = f64x2.replace_lane(v128.load64_splat(a0 + a2), 1, load<f64>(a0 + a3));
+    c01 = f64x2.add(c01, f64x2.mul(x01, y));
+    c23 = f64x2.add(c23, f64x2.mul(x23, y));
+    a0 += sap;
+    b += ldb;
+  }
+  store1(pc, f64x2.extract_lane(c01, 0), acc);
+  store1(pc + ldc, f64x2.extract_lane(c01, 1), acc);
+  store1(pc + ldc * 2, f64x2.extract_lane(c23, 0), acc);
+  store1(pc + ldc * 3, f64x2.extract_lane(c23, 1), acc);
+}
+
+function tile1x4(k: i32, pa: usize, sap: usize, pb: usize, ldb: usize, pc: usize, acc: bool): void {
+  let c0 = f64x2.splat(0), c1 = f64x2.splat(0);
+  let a0 = pa;
+  let b = pb;
+  for (let p = 0; p < k; p++) {
+    const x = v128.load64_splat(a0);
+    c0 = f64x2.add(c0, f64x2.mul(x, v128.load(b)));
+    c1 = f64x2.add(c1, f64x2.mul(x, v128.load(b, 16)));
+    a0 += sap;
+    b += ldb;
+  }
+  store2(pc, c0, acc);
+  store2(pc + 16, c1, acc);
+}
+
+function tile1x2(k: i32, pa: usize, sap: usize, pb: usize, ldb: usize, pc: usize, acc: bool): void {
+  let c0 = f64x2.splat(0);
+  let a0 = pa;
+  let b = pb;
+  for (let p = 0; p < k; p++) {
+    c0 = f64x2.add(c0, f64x2.mul(v128.load64_splat(a0), v128.load(b)));
+    a0 += sap;
+    b += ldb;
+  }
+  store2(pc, c0, acc);
+}
+
+function tile1x1(k: i32, pa: usize, sap: usize, pb: usize, ldb: usize, pc: usize, acc: bool): void {
+  let s: f64 = 0;
+  let a0 = pa;
+  let b = pb;
+  for (let p = 0; p < k; p++) {
+    s += load<f64>(a0) * load<f64>(b);
+    a0 += sap;
+    b += ldb;
+  }
+  store1(pc, s, acc);
+}
+
+// C[m × n] (+)= A·B over columns [j0, j1) of C, where B's column j0 sits at pb (row stride ldb).
+function block(
+  m: i32, j0: i32, j1: i32, k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, acc: bool,
+): void {
+  const m4 = m & ~(MR - 1);
+  let i = 0;
+  for (; i < m4; i += MR) {
+    const a = pa + <usize>i * sai;
+    const c = pc + <usize>i * ldc + (<usize>j0 << 3);
+    let j = j0;
+    let b = pb;
+    let cj = c;
+    for (; j + 4 <= j1; j += 4, b += 32, cj += 32) tile4x4(k, a, sai, sap, b, ldb, cj, ldc, acc);
+    if (j + 2 <= j1) {
+      tile4x2(k, a, sai, sap, b, ldb, cj, ldc, acc);
+      j += 2;
+      b += 16;
+      cj += 16;
+    }
+    if (j < j1) tile4x1(k, a, sai, sap, b, ldb, cj, ldc, acc);
+  }
+  for (; i < m; i++) {
+    const a = pa + <usize>i * sai;
+    let j = j0;
+    let b = pb;
+    let cj = pc + <usize>i * ldc + (<usize>j0 << 3);
+    for (; j + 4 <= j1; j += 4, b += 32, cj += 32) tile1x4(k, a, sap, b, ldb, cj, acc);
+    if (j + 2 <= j1) {
+      tile1x2(k, a, sap, b, ldb, cj, acc);
+      j += 2;
+      b += 16;
+      cj += 16;
+    }
+    if (j < j1) tile1x1(k, a, sap, b, ldb, cj, acc);
+  }
+}
+
+/** C[m×n] (+)= A[m×k] · B[k×n] */
+export function gemmNN(m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, acc: bool): void {
+  block(m, 0, n, k, a, <usize>k << 3, 8, b, <usize>n << 3, c, <usize>n << 3, acc);
+}
+
+/** C[m×n] (+)= A[k×m]ᵀ · B[k×n] */
+export function gemmTN(m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, acc: bool): void {
+  block(m, 0, n, k, a, 8, <usize>m << 3, b, <usize>n << 3, c, <usize>n << 3, acc);
+}
+
+/**
+ * C[m×n] (+)= A[m×k] · B[n×k]ᵀ. Bᵀ is copied, a panel of `nb` columns at a time, into the scratch
+ * area (`scratchBytes` at `scratch`) so the tiles read it with unit stride; the caller guarantees
+ * scratchBytes ≥ 32·k.
+ */
+export function gemmNT(m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, acc: bool, scratch: usize, scratchBytes: usize): void {
+  let nb = 64;
+  if (k > 0 && scratchBytes / (<usize>k << 3) < 64) nb = <i32>(scratchBytes / (<usize>k << 3)) & ~3;
+  const ldc = <usize>n << 3;
+  const rowB = <usize>k << 3;
+  for (let j0 = 0; j0 < n; j0 += nb) {
+    const j1 = min(j0 + nb, n);
+    const w = j1 - j0;
+    const ldp = <usize>w << 3;
+    // Transpose B[j0..j1) (rows of B) into a k × w row-major panel.
+    for (let jj = 0; jj < w; jj++) {
+      let src = b + <usize>(j0 + jj) * rowB;
+      let dst = scratch + (<usize>jj << 3);
+      for (let p = 0; p < k; p++) {
+        store<f64>(dst, load<f64>(src));
+        src += 8;
+        dst += ldp;
+      }
+    }
+    block(m, j0, j1, k, a, rowB, 8, scratch, ldp, c, ldc, acc);
+  }
+}
