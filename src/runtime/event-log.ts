@@ -75,7 +75,7 @@ export class JobLog {
   subscribe(options: SubscribeOptions): Subscription {
     const sub = new Subscriber(this, options);
     this.subscribers.add(sub);
-    sub.pump();
+    sub.start();
     return sub;
   }
 
@@ -110,6 +110,15 @@ class Subscriber implements Subscription {
     private readonly options: SubscribeOptions,
   ) {
     this.next = Math.max(0, Math.floor(options.from) || 0);
+  }
+
+  /** The first events go out on a later turn, so the caller holds the Subscription before any arrives. */
+  start(): void {
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
   }
 
   pump(): void {

@@ -465,12 +465,16 @@ export class EmbeddedJobService implements JobService {
     this.counts[status]++;
     try {
       await this.store.finish(job, { series: log.telemetry.toBlob(), nonFinite: log.nonFinite, done });
-    } finally {
-      // Subscribers keep the log; the map lets go so an ended job costs nothing here.
-      log.done = done;
-      this.live.delete(job.id);
-      log.notify();
+    } catch (err) {
+      // The events still reach subscribers; the store keeps the job unfinished, so a restart re-runs it.
+      live.logger.error({ err }, 'could not store the end of a job');
     }
+    // Retention runs before done goes out: whoever saw done sees the store as retention left it.
+    await this.scheduleRetention();
+    log.done = done;
+    // Subscribers keep the log; the map lets go so an ended job costs nothing here.
+    this.live.delete(job.id);
+    log.notify();
     live.logger.info({ status, outcome: summary?.outcome, error }, 'job ended');
     const record = storedRecord(job);
     for (const listener of this.endListeners) {
@@ -480,7 +484,6 @@ export class EmbeddedJobService implements JobService {
         this.log.error({ err }, 'job end listener threw');
       }
     }
-    this.scheduleRetention();
   }
 
   private async handBack(live: LiveJob): Promise<void> {
@@ -491,9 +494,10 @@ export class EmbeddedJobService implements JobService {
     live.logger.info('job handed back to the queue for the next start');
   }
 
-  private scheduleRetention(): void {
-    if (this.config.jobTtlMs === null && this.config.maxJobs === null) return;
+  private scheduleRetention(): Promise<void> {
+    if (this.config.jobTtlMs === null && this.config.maxJobs === null) return Promise.resolve();
     this.retentionChain = this.retentionChain.then(() => this.enforceRetention());
+    return this.retentionChain;
   }
 
   private async enforceRetention(): Promise<void> {
