@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalysisResult } from '../../src/contract/analysis.js';
-import { AnalysisResult as AnalysisResultSchema } from '../../src/contract/analysis.js';
+import { AnalysisRequest, AnalysisResult as AnalysisResultSchema } from '../../src/contract/analysis.js';
 import { decodeNum, type Num } from '../../src/contract/events.js';
 import { Network } from '../../src/contract/spec.js';
-import { analyzeParams, checkAnalysisBudget } from '../../src/engine/analysis/index.js';
+import {
+  AnalysisRefusedError,
+  analyze,
+  analyzeParams,
+  checkAnalysis,
+  checkAnalysisBudget,
+} from '../../src/engine/analysis/index.js';
 import { fromDense, singularValues, spectralRadius } from '../../src/engine/analysis/linalg.js';
 import { gaussianExpectation, meanField } from '../../src/engine/analysis/meanfield.js';
 import type { DenseParams, InitialParams } from '../../src/engine/types.js';
@@ -389,5 +395,71 @@ describe('work budget', () => {
     expect(big[0].path).toEqual(['network', 'width']);
     expect(big[0].message).toMatch(/budget/);
     expect(checkAnalysisBudget(Network.parse({ kind: 'rnn', hidden: 1024 }))[0].path).toEqual(['network', 'hidden']);
+  });
+});
+
+describe('analyze: the weights initParams draws for the request', () => {
+  it('the textbook request returns 57.6650390625·I exactly, and validates as an AnalysisResult', () => {
+    const request = AnalysisRequest.parse({
+      network: { kind: 'linear', depth: 10, width: 2, init: { scheme: 'scaled-identity', gain: 1.5 } },
+    });
+    expect(request.seed).toBe(0);
+    const r = analyze(request);
+    expect(r.product?.matrix).toEqual([
+      [57.6650390625, 0],
+      [0, 57.6650390625],
+    ]);
+    expect(AnalysisResultSchema.parse(JSON.parse(JSON.stringify(r)))).toEqual(r);
+  });
+
+  it('rnn with orthogonal init of gain λ: λ₁ = λ to 1e-12 and the matching Pascanu condition', () => {
+    for (const [gain, condition] of [
+      [0.8, 'vanishing-guaranteed'],
+      [1.25, 'exploding-possible'],
+    ] as const) {
+      const r = analyze(
+        AnalysisRequest.parse({
+          network: { kind: 'rnn', hidden: 32, seqLength: 30, init: { scheme: 'orthogonal', gain } },
+          seed: 7,
+        }),
+      );
+      expect(Math.abs(n(r.recurrent?.lambda1) - gain)).toBeLessThan(1e-12);
+      expect(Math.abs(n(r.recurrent?.spectralRadius) - gain)).toBeLessThan(1e-12);
+      expect(r.recurrent?.condition).toBe(condition);
+      for (const [i, p] of (r.recurrent?.powers ?? []).entries())
+        expect(rel(n(p), gain ** (i + 1))).toBeLessThan(1e-11);
+    }
+  });
+
+  it('the same request and seed give identical results; another seed, other weights', () => {
+    const req = (seed: number) =>
+      AnalysisRequest.parse({ network: { kind: 'mlp', depth: 4, width: 8, init: { scheme: 'he', gain: 1 } }, seed });
+    expect(JSON.stringify(analyze(req(3)))).toBe(JSON.stringify(analyze(req(3))));
+    expect(analyze(req(3)).layers[1].sigmaMax).not.toBe(analyze(req(4)).layers[1].sigmaMax);
+  });
+
+  it('refuses explicit weights that do not chain, naming the field; the schema rejects unknown keys', () => {
+    const request = AnalysisRequest.parse({
+      network: {
+        kind: 'linear',
+        depth: 2,
+        width: 2,
+        init: {
+          scheme: 'explicit',
+          weights: [
+            [
+              [1, 0],
+              [0, 1],
+            ],
+            [[1, 0, 0]],
+          ],
+        },
+      },
+    });
+    const issues = checkAnalysis(request);
+    expect(issues[0].path).toEqual(['network', 'init', 'weights', 1]);
+    expect(() => analyze(request)).toThrow(AnalysisRefusedError);
+    const bad = AnalysisRequest.safeParse({ network: { kind: 'linear', depth: 2 }, seeds: 1 });
+    expect(bad.success).toBe(false);
   });
 });
