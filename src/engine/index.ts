@@ -9,4 +9,6 @@ export { tsKernels } from './kernels.js';
 export { seriesToJson, stepEventAt } from './series.js';
 export type { SimulateOptions } from './simulate.js';
 export { simulate } from './simulate.js';
+export type { ForwardStats } from './stats.js';
+export { forwardStats } from './stats.js';
 export * from './types.js';

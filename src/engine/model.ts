@@ -53,6 +53,8 @@ export interface Model {
   backward(): void;
   /** The first non-finite activation of the last forward pass, in forward order. */
   locateActivation(): ActivationFault | null;
+  /** Views of the last forward pass's dense outputs: z_1…z_L ([B][d_l]), or u_1…u_T then ŷ. */
+  preActivations(): Float64Array[];
 }
 
 type Take = (n: number) => Float64Array;
@@ -400,6 +402,10 @@ class LayeredModel implements Model {
     this.backwardGain = rootOf(sumSq(this.dz[1], 0, B * dims[1], f32), f32) / rootOf(sumSq(last, 0, nOut, f32), f32);
   }
 
+  preActivations(): Float64Array[] {
+    return this.z.slice(1);
+  }
+
   locateActivation(): ActivationFault | null {
     const { dims, depth, batch: B } = this;
     for (let l = 1; l <= depth; l++) {
@@ -600,6 +606,10 @@ class RnnModel implements Model {
     if (f32) roundF32(this.gwhh, 0, H * H);
     if (this.bhOff >= 0) columnSums(this.duAll, T * B, H, grads, this.bhOff, f32);
     this.backwardGain = this.hiddenGradNorms[0] / this.hiddenGradNorms[T - 1];
+  }
+
+  preActivations(): Float64Array[] {
+    return [...this.u.slice(1), this.yhat];
   }
 
   locateActivation(): ActivationFault | null {
