@@ -31,7 +31,14 @@ function nonFiniteMarker(getStep) {
           ctx.stroke();
           ctx.fillStyle = '#e11d48';
           ctx.font = `${12 * devicePixelRatio}px sans-serif`;
-          ctx.fillText(`non-finite @ ${step}`, x + 4 * devicePixelRatio, top + 14 * devicePixelRatio);
+          const label = `non-finite @ ${step}`;
+          const w = ctx.measureText(label).width;
+          const left = x + 4 * devicePixelRatio + w > u.bbox.left + u.bbox.width;
+          ctx.fillText(
+            label,
+            left ? x - w - 4 * devicePixelRatio : x + 4 * devicePixelRatio,
+            top + 14 * devicePixelRatio,
+          );
           ctx.restore();
         },
       ],
@@ -96,7 +103,8 @@ export class LogChart {
   /** Replaces the plotted data; drawing is coalesced to one per animation frame. */
   update(xs, ys, markStep = null) {
     this.markStep = markStep;
-    this.pending = [xs.slice(), ...ys.map((col) => (this.ylog ? col.map(forLog) : col.map(finiteOrNull)))];
+    // Only references are kept here; the copy for uPlot is made once per frame in flush().
+    this.pending = { xs, ys };
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
   }
 
@@ -104,9 +112,10 @@ export class LogChart {
   flush() {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
-    const data = this.pending;
-    if (!data) return;
+    if (!this.pending) return;
+    const { xs: rawXs, ys } = this.pending;
     this.pending = null;
+    const data = [rawXs.slice(), ...ys.map((col) => (this.ylog ? col.map(forLog) : col.map(finiteOrNull)))];
     // A log scale over no positive value has no range; uPlot then draws nothing useful.
     const hasValue = data.slice(1).some((col) => col.some((v) => v !== null));
     this.plot.setData(hasValue ? data : [data[0], ...data.slice(1).map((col) => col.map(() => null))], true);

@@ -46,6 +46,11 @@ interface PresetLite {
 
 const ENDED = ['succeeded', 'failed', 'cancelled'];
 
+/** The page's read-only test hooks (public/js/main.js). */
+interface G {
+  __gl: { run: RunView | null; compare: { a: RunView; b: RunView } | null; presets: string[] };
+}
+
 /** Polls a condition (bounded), for state only the server can tell. */
 async function until(check: () => Promise<boolean>, timeoutMs = TIMEOUT): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -78,10 +83,15 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
   // Page-side code is given as strings: this project compiles without the DOM lib.
   const runView = () => page.evaluate('window.__gl.run') as Promise<RunView>;
   const flushCharts = () => page.evaluate('window.__gl.flushCharts()');
-  const waitFor = (expr: string) => page.waitForFunction(expr, undefined, { timeout: TIMEOUT });
+  // Predicates are functions, not strings: the page's CSP forbids eval, which string predicates need.
+  const waitFor = <A>(predicate: (arg: A) => boolean, arg: A) =>
+    page.waitForFunction(predicate as never, arg, { timeout: TIMEOUT, polling: 'raf' });
 
   async function waitForRunEnd(): Promise<RunView> {
-    await waitFor(`window.__gl.run !== null && ${JSON.stringify(ENDED)}.includes(window.__gl.run.status)`);
+    await waitFor((ended) => {
+      const run = (globalThis as unknown as G).__gl.run;
+      return run !== null && ended.includes(run.status);
+    }, ENDED);
     await flushCharts();
     return runView();
   }
@@ -147,7 +157,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     const response = await page.goto(base);
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
-    await waitFor('window.__gl.presets.length > 0');
+    await waitFor(() => (globalThis as unknown as G).__gl.presets.length > 0, null);
     const options = await page.$$eval('#preset option', (els) =>
       els.map((e) => (e as unknown as { value: string }).value),
     );
@@ -200,10 +210,10 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     await choosePreset(textbook.id);
     await page.selectOption('#compare-with', 'clip-norm');
     await page.click('#compare');
-    const ended = JSON.stringify(ENDED);
-    await waitFor(
-      `window.__gl.compare !== null && ${ended}.includes(window.__gl.compare.a.status) && ${ended}.includes(window.__gl.compare.b.status)`,
-    );
+    await waitFor((ended) => {
+      const c = (globalThis as unknown as G).__gl.compare;
+      return c !== null && ended.includes(c.a.status) && ended.includes(c.b.status);
+    }, ENDED);
     await flushCharts();
     const cmp = (await page.evaluate('window.__gl.compare')) as { a: RunView; b: RunView };
     const stepsA = await serverSteps(cmp.a.jobId!);
@@ -240,12 +250,15 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     };
     await useJsonSpec(spec);
     await page.click('#run');
-    await waitFor('(window.__gl.run?.lastSeq ?? -1) >= 20');
+    await waitFor(() => ((globalThis as unknown as G).__gl.run?.lastSeq ?? -1) >= 20, null);
     const before = await runView();
     const statusAtDrop = (await apiJson<{ status: string }>(`/v1/jobs/${before.jobId}`)).status;
     await page.evaluate('window.__gl.dropStream()');
     // A second drop once the first reconnect has delivered more events.
-    await waitFor(`window.__gl.run.stream.reconnects >= 1 && window.__gl.run.lastSeq >= ${before.lastSeq + 20}`);
+    await waitFor((seq) => {
+      const run = (globalThis as unknown as G).__gl.run!;
+      return run.stream!.reconnects >= 1 && run.lastSeq >= seq;
+    }, before.lastSeq + 20);
     await page.evaluate('window.__gl.dropStream()');
     const run = await waitForRunEnd();
     await page.uncheck('#use-json');
@@ -310,7 +323,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     const page1 = await apiJson<{ items: { id: string; status: string }[] }>('/v1/jobs?status=succeeded');
     const done = page1.items[0]!;
     await page.locator(`tr[data-job="${done.id}"] button.open`).click();
-    await waitFor(`window.__gl.run?.jobId === ${JSON.stringify(done.id)}`);
+    await waitFor((id) => (globalThis as unknown as G).__gl.run?.jobId === id, done.id);
     await flushCharts();
     const steps = await serverSteps(done.id);
     expect((await runView()).steps).toEqual(steps);
