@@ -25,6 +25,7 @@ import type { AppConfig } from './config.js';
 import { errors } from './errors.js';
 import { bearerToken, createKeyRing, ownerIdOf } from './http/auth.js';
 import { installJsonParser } from './http/json.js';
+import { pruneUnusedSchemas } from './http/openapi.js';
 import { opsPlugin } from './http/ops.js';
 import { installProblemHandlers } from './http/problem.js';
 import type { V1Options } from './http/shared.js';
@@ -61,6 +62,13 @@ const require = createRequire(import.meta.url);
 export const API_VERSION = '1.0.0';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** A readable operationId for routes that do not set one, e.g. GET /healthz → getHealthz. */
+function operationIdFor(method: string | string[], url: string): string {
+  const m = (Array.isArray(method) ? method[0]! : method).toLowerCase();
+  const words = url.split(/[^A-Za-z0-9]+/).filter((w) => w.length > 0);
+  return m + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+}
 
 /** Builds the app; call `await app.ready()` (or inject) before use and `await app.close()` after. */
 export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
@@ -204,11 +212,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     },
     transform: (doc) => {
       const out = jsonSchemaTransform(doc);
-      // Every /v1 route takes the bearer key (when configured); ops routes stay open.
-      if (doc.url.startsWith('/v1/')) (out.schema as Record<string, unknown>)['security'] = [{ apiKey: [] }, {}];
+      const schema = out.schema as Record<string, unknown>;
+      // /v1 takes the bearer key when keys are configured (hence the empty alternative); the rest is open.
+      schema['security'] = doc.url.startsWith('/v1/') ? [{ apiKey: [] }, {}] : [];
+      schema['operationId'] ??= operationIdFor(doc.route.method, doc.url);
       return out;
     },
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (doc) => pruneUnusedSchemas(jsonSchemaTransformObject(doc) as never),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) =>

@@ -43,7 +43,7 @@ export const Job = z
     summary: Summary.nullable(),
     error: z.string().nullable().describe('Why the job failed (status failed).'),
     lastSeq: z.int().min(-1).describe('seq of the last event emitted so far (−1 before the first).'),
-    spec: JobSpec.describe('The spec as the server parsed it, every default filled in.'),
+    spec: JobSpecBody,
     links: JobLinks,
   })
   .meta({ id: 'Job' });

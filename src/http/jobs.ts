@@ -19,6 +19,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'createJob',
         summary: 'Submit a simulation job',
         description: 'Queues the job and answers 202 with the job resource and its links (Location: the job).',
         body: JobSpecBody,
@@ -38,6 +39,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'listJobs',
         summary: 'List jobs, newest first',
         description: 'Cursor pagination: pass `nextCursor` back as `cursor`. Filter by `status`.',
         querystring: ListJobsQuery,
@@ -62,6 +64,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'getJob',
         summary: 'One job: status, progress and summary',
         params: JobParams,
         response: { 200: Job, ...problems(400, 401, 404, 429) },
@@ -79,6 +82,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'cancelJob',
         summary: 'Cancel a queued or running job',
         description:
           'Answers with the job as it stands; its stream ends with a `done` event of status `cancelled`. 409 once the job has ended.',
@@ -98,6 +102,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'getJobResult',
         summary: 'The job, its summary and the whole series (columnar JSON, or CSV)',
         description:
           'JSON: one array entry per recorded step. `?format=csv`: one row per recorded step, one column per scalar and per layer norm (`W1.gradNorm`, …); non-finite values as NaN, Infinity, -Infinity. A running job gives its series so far.',

@@ -40,6 +40,7 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =>
     url: '/jobs/:id/stream',
     schema: {
       tags: ['streams'],
+      operationId: 'streamJobEvents',
       summary: 'WebSocket: the job’s events (replay from `from`, then live, then `done`)',
       description: [
         'Upgrade to a WebSocket. The server sends one text message per event, each a `JobEvent` JSON object,',
@@ -81,6 +82,7 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =>
     {
       schema: {
         tags: ['streams'],
+        operationId: 'getJobEvents',
         summary: 'NDJSON: the job’s events (replay from `from`, then live, then `done`)',
         description:
           'One JobEvent JSON object per line, in seq order, exactly once from `from` on; the response ends after `done`. For notebooks and scripts.',
