@@ -1,4 +1,5 @@
 /** The engine's public surface: pure numerics, no I/O. See ./types.ts for the contract. */
+export { analyze } from './analysis/index.js';
 export type { Backend } from './backend.js';
 export { defaultBackend, tsBackend } from './backend.js';
 export { checkSpec } from './check.js';
