@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.host });
   const bound = app.server.address();
   app.log.info(
-    { address, port: typeof bound === 'object' && bound ? bound.port : config.port, pid: process.pid },
+    { address, port: typeof bound === 'object' && bound ? bound.port : config.port },
     'gradient lab listening',
   );
 }

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { waitFor } from './process.js';
@@ -68,11 +69,15 @@ describe('ops endpoints', () => {
   });
 
   it('counts WebSocket clients while they are connected', async () => {
+    // A real socket: an injected one never completes the TCP close, so the server-side close
+    // (and the gauge's decrement) would wait for ws's 30 s close timeout.
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
     // A long job, so that the stream is still open when /metrics is read.
     const submitted = await app.inject({ method: 'POST', url: '/v1/jobs', payload: LONG_SPEC });
     const id = submitted.json<{ id: string }>().id;
-    const ws = await app.injectWS(`/v1/jobs/${id}/stream?from=0`);
+    const ws = new WebSocket(`${address.replace('http', 'ws')}/v1/jobs/${id}/stream?from=0`);
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
     expect(sample((await app.inject('/metrics')).body, 'gradient_lab_websocket_clients')).toBe(1);
     expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` })).statusCode).toBe(200);
     // The server ends the stream after the cancelled job's done event.

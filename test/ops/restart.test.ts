@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytes, getJob, json, readEvents, type ServerProcess, startServer, submit, waitFor } from './process.js';
-import { LONG_SPEC, reference, SHORT_SPEC } from './specs.js';
+import { reference } from './reference.js';
+import { LONG_SPEC, SHORT_SPEC } from './specs.js';
 
 let dataDir: string;
 const servers: ServerProcess[] = [];

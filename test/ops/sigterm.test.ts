@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { JobEvent } from '../../src/contract/events.js';
 import { getJob, json, readEvents, type ServerProcess, startServer, submit, waitFor } from './process.js';
-import { LONG_SPEC, reference } from './specs.js';
+import { reference } from './reference.js';
+import { LONG_SPEC } from './specs.js';
 
 let root: string;
 const servers: ServerProcess[] = [];

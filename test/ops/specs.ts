@@ -1,7 +1,5 @@
 /** Job specs shared by the process-level tests, sized so that a run lasts a few seconds at most. */
-import type { StepEvent } from '../../src/contract/events.js';
-import { JobSpec, type JobSpecInput } from '../../src/contract/spec.js';
-import { seriesToJson, simulate, stepEventAt } from '../../src/engine/index.js';
+import type { JobSpecInput } from '../../src/contract/spec.js';
 
 /** Ends in well under a second. */
 export const SHORT_SPEC: JobSpecInput = {
@@ -18,13 +16,5 @@ export const LONG_SPEC: JobSpecInput = {
   seed: 11,
   network: { kind: 'mlp', depth: 6, width: 48, activation: 'tanh', init: { scheme: 'xavier', gain: 1 } },
   data: { kind: 'synthetic', samples: 256 },
-  training: { steps: 3000, batchSize: 32, learningRate: 0.01 },
+  training: { steps: 800, batchSize: 32, learningRate: 0.01 },
 };
-
-/** What an uninterrupted run emits and stores, computed by the engine in this process. */
-export function reference(input: JobSpecInput) {
-  const spec = JobSpec.parse(input);
-  const steps: Omit<StepEvent, 'seq'>[] = [];
-  const out = simulate(spec, { onRecord: (series, index) => steps.push(stepEventAt(series, index)) });
-  return { steps, series: seriesToJson(out.series), summary: out.summary };
-}
