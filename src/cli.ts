@@ -72,7 +72,7 @@ async function run(args: string[]): Promise<number> {
   const wantResult = flags.includes('--result');
   let pending: string[] = [];
   let seq = 0;
-  const emit = (event: { type: string }) => {
+  const emit = (event: { type: string; [key: string]: unknown }) => {
     // type and seq first, as the service's stream orders them.
     pending.push(JSON.stringify(Object.assign({ type: event.type, seq: seq++ }, event)));
     if (pending.length >= FLUSH_LINES) flush();
