@@ -24,12 +24,15 @@ export interface NonFiniteMark {
 
 /** Events delivered to one subscriber before yielding to the event loop. */
 const CHUNK = 256;
+/** Recently built events kept for other subscribers; must be a power of two. */
+const RING = 1024;
 
 export class JobLog {
   telemetry: Telemetry;
   nonFinite: NonFiniteMark | null = null;
   done: DoneEvent | null = null;
   private readonly subscribers = new Set<Subscriber>();
+  private readonly ring: (JobEvent | undefined)[] = new Array(RING);
   private cachedView: { from: number; to: number; series: ReturnType<Telemetry['view']> } | null = null;
 
   constructor(
@@ -52,7 +55,20 @@ export class JobLog {
     return this.telemetry.length + (this.nonFinite ? 1 : 0);
   }
 
+  /**
+   * Live subscribers ask for the same recent seqs one after another: each event is built once and
+   * shared through a small ring (bounded memory, whatever the job's length).
+   */
   eventAt(seq: number): JobEvent {
+    const slot = seq & (RING - 1);
+    const cached = this.ring[slot];
+    if (cached !== undefined && cached.seq === seq) return cached;
+    const event = this.buildEvent(seq);
+    this.ring[slot] = event;
+    return event;
+  }
+
+  private buildEvent(seq: number): JobEvent {
     const nf = this.nonFinite;
     const before = this.eventsBeforeDone();
     if (seq === before && this.done) return this.done;

@@ -43,6 +43,8 @@ interface LiveJob {
   requeue: boolean;
   /** Settles when a started run has been finalized. */
   settled: Promise<void> | null;
+  /** The most records the run can make (engine estimate). */
+  maxRecords: number;
 }
 
 type RunOutcome = { ok: true; result: WorkerResult } | { ok: false; error: unknown };
@@ -313,6 +315,7 @@ export class EmbeddedJobService implements JobService {
       cancelRequested: false,
       requeue: false,
       settled: null,
+      maxRecords: estimateWork(job.spec).records,
     };
   }
 
@@ -410,7 +413,7 @@ export class EmbeddedJobService implements JobService {
     port1.on('message', (msg: WorkerMessage) => {
       switch (msg.t) {
         case 'shape':
-          log.telemetry = new Telemetry(msg);
+          log.telemetry = new Telemetry(msg, undefined, live.maxRecords);
           break;
         case 'batch': {
           const before = log.telemetry.lastStep();

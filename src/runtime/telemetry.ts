@@ -24,14 +24,17 @@ export class Telemetry {
   shape: RowShape;
   length = 0;
   private capacity: number;
+  /** Growth stops here: the most records the run can make (engine estimate), so doubling never overshoots it. */
+  private readonly maxCapacity: number;
   private steps: Int32Array;
   /** SCALAR_COLUMNS, then grad/weight/ratio for each recorded layer. */
   private cols: Float64Array[];
   private hidden: Float64Array;
 
-  constructor(shape: RowShape, capacity = INITIAL_CAPACITY) {
+  constructor(shape: RowShape, capacity = INITIAL_CAPACITY, maxCapacity = Number.POSITIVE_INFINITY) {
     this.shape = shape;
-    this.capacity = Math.max(1, capacity);
+    this.maxCapacity = maxCapacity;
+    this.capacity = Math.max(1, Math.min(capacity, maxCapacity));
     this.steps = new Int32Array(this.capacity);
     this.cols = Array.from({ length: columnCount(shape) }, () => new Float64Array(this.capacity));
     this.hidden = new Float64Array(this.capacity * shape.hiddenLength);
@@ -119,6 +122,7 @@ export class Telemetry {
     if (needed <= this.capacity) return;
     let cap = this.capacity;
     while (cap < needed) cap *= 2;
+    cap = Math.max(needed, Math.min(cap, this.maxCapacity));
     const steps = new Int32Array(cap);
     steps.set(this.steps.subarray(0, this.length));
     this.steps = steps;
