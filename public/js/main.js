@@ -106,8 +106,10 @@ function renderDepth(run) {
   const fig = $('#chart-depth');
   const kind = run.spec?.network?.kind;
   const L = run.layerGrad.length;
+  const wasHidden = fig.hidden;
   fig.hidden = kind === 'rnn' || L === 0;
   if (fig.hidden) return;
+  if (wasHidden) charts.depth.resize();
   const predicted = predictedBackwardProfile(run.spec);
   const xs = Array.from({ length: L }, (_, i) => i + 1);
   const at = (idx) => {
@@ -155,8 +157,11 @@ function renderDepth(run) {
 function renderTime(run) {
   const fig = $('#chart-time');
   const h = run.hiddenLast;
+  const wasHidden = fig.hidden;
   fig.hidden = !h;
   if (!h) return;
+  // A chart built while hidden had no width to measure.
+  if (wasHidden) charts.time.resize();
   const xs = Array.from({ length: h.length }, (_, i) => i + 1);
   charts.time.update(xs, [run.hiddenFirst, h]);
 }
@@ -261,11 +266,10 @@ function reportSubmitError(err) {
   if (err instanceof ApiError) {
     const p = err.problem;
     const list = err.fieldErrors;
+    const head = `${p.title ?? 'Refused'} (${err.status})`;
     form.showErrors(
       list,
-      list.length > 0
-        ? `${p.title ?? 'Refused'} (${err.status})`
-        : `${p.title ?? 'Refused'} (${err.status}): ${p.detail ?? ''}`,
+      list.length > 0 ? `${head}: ${list.length} field(s) need attention, marked below.` : `${head}: ${p.detail ?? ''}`,
     );
   } else {
     form.showErrors([], String(err.message ?? err));
