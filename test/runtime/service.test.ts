@@ -120,6 +120,22 @@ describe('cancellation', () => {
 });
 
 describe('isolation and limits', () => {
+  it('kills the thread of a job that does not stop between steps, after the grace', async () => {
+    const rt = await fx.runtime({
+      workers: 1,
+      cancelGraceMs: 50,
+      workerFile: new URL('./fixtures/faulty-worker.ts', import.meta.url),
+    });
+    const stuck = await rt.submit(spec({ name: 'hang' }), null);
+    const next = await rt.submit(spec(), null);
+    const t0 = performance.now();
+    const record = await rt.cancel(stuck.id, null);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(49);
+    expect(record).toMatchObject({ status: 'cancelled', summary: null });
+    expect(await collect(rt, stuck.id)).toEqual([{ type: 'done', seq: 0, status: 'cancelled', summary: null }]);
+    expect((await collect(rt, next.id)).at(-1)).toMatchObject({ status: 'succeeded' });
+  });
+
   it('fails only the job whose worker throws or runs out of memory; the pool recovers', async () => {
     const rt = await fx.runtime({
       workers: 2,
