@@ -1,0 +1,383 @@
+/**
+ * /v1/sweeps: create a sweep, read its grid (JSON or CSV), follow its cell events (WebSocket and
+ * NDJSON, resumable with `from`), cancel it. The sweep service is built on the app's job service.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { WebSocket } from 'ws';
+import { StreamQuery } from '../contract/api.js';
+import {
+  type Sweep,
+  SweepEvent,
+  type SweepEvent as SweepEventT,
+  SweepList,
+  SweepListQuery,
+  SweepParams,
+  SweepQuery,
+  SweepRequest,
+  SweepResource,
+  SweepWithLinks,
+} from '../contract/sweep.js';
+import { errors } from '../errors.js';
+import type { SweepBudget } from '../runtime/sweep/expand.js';
+import { toCsv } from '../runtime/sweep/grid.js';
+import {
+  createSweepService,
+  type SweepService,
+  type SweepSubscription,
+  type SweepView,
+} from '../runtime/sweep/service.js';
+import { problems, type V1Options } from './shared.js';
+import { WS_CLOSE } from './stream.js';
+
+export interface SweepRoutesOptions {
+  /** Directory for sweeps.sqlite; null keeps sweeps in memory. */
+  dataDir: string | null;
+  budget?: SweepBudget;
+  /** A service built by the caller (then the caller closes it); else one is built on the app's job service. */
+  sweeps?: SweepService;
+}
+
+function sweepPath(id: string): string {
+  return `/v1/sweeps/${encodeURIComponent(id)}`;
+}
+
+function withLinks(sweep: Sweep) {
+  const self = sweepPath(sweep.id);
+  return {
+    ...sweep,
+    links: { self, csv: `${self}?format=csv`, stream: `${self}/stream`, events: `${self}/events` },
+  };
+}
+
+async function requireSweep(sweeps: SweepService, request: FastifyRequest, id: string): Promise<SweepView> {
+  const view = await sweeps.get(id, request.owner);
+  if (!view) throw new errors.SWEEP_NOT_FOUND(id);
+  return view;
+}
+
+/** The /v1/sweeps routes, to register inside the /v1 scope (API keys and problem handlers apply). */
+export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1Options> {
+  return async (base, opts) => {
+    const app = base.withTypeProvider<ZodTypeProvider>();
+    const sweeps =
+      options.sweeps ??
+      (await createSweepService({
+        jobs: opts.service,
+        dataDir: options.dataDir,
+        budget: options.budget,
+        logger: app.log.child({ component: 'sweeps' }) as never,
+      }));
+    if (!options.sweeps) app.addHook('onClose', async () => sweeps.close());
+
+    app.post(
+      '/sweeps',
+      {
+        schema: {
+          tags: ['sweeps'],
+          summary: 'Start a sweep: one job per cell of the axes’ cartesian product',
+          description: [
+            'Up to three axes, each a dotted job-spec path and its values; cells are laid out row-major (last axis fastest).',
+            'Every cell keeps the base seed (common random numbers): differences between cells come from the axes, not the noise.',
+            '422 GL_ERR_SWEEP_INVALID when a path names no field, a value is refused (the cell is named), or the grid is over',
+            'the cell budget (10,000) or the work budget (sum over cells of the estimated FLOPs).',
+          ].join(' '),
+          body: SweepRequest,
+          response: { 202: SweepWithLinks, ...problems(400, 401, 422, 429, 503) },
+        },
+      },
+      async (request, reply) => {
+        if (opts.isDraining()) throw new errors.DRAINING();
+        const view = await sweeps.create(request.body, request.owner);
+        const body = withLinks(view.sweep);
+        return reply.code(202).header('location', body.links.self).send(body);
+      },
+    );
+
+    app.get(
+      '/sweeps',
+      {
+        schema: {
+          tags: ['sweeps'],
+          summary: 'The most recent sweeps (without their grids)',
+          querystring: SweepListQuery,
+          response: { 200: SweepList, ...problems(400, 401, 429) },
+        },
+      },
+      async (request) => {
+        const list = await sweeps.list(request.owner, request.query.limit);
+        return { items: list.map(withLinks) };
+      },
+    );
+
+    app.get(
+      '/sweeps/:id',
+      {
+        schema: {
+          tags: ['sweeps'],
+          summary: 'A sweep: status, progress, theory lines and the grid (`?format=csv` for pandas)',
+          description:
+            'The CSV has one row per cell: a column per axis (named by its path), then index, jobId, status, outcome, firstNonFiniteStep, firstLoss, finalLoss, maxGradNorm, layerGradRatio, backwardGain and the predictions. Non-finite values are "NaN", "Infinity", "-Infinity"; missing values are empty.',
+          params: SweepParams,
+          querystring: SweepQuery,
+          response: {
+            200: {
+              description: 'The sweep with its grid (JSON), or text/csv.',
+              content: { 'application/json': { schema: SweepResource }, 'text/csv': { schema: { type: 'string' } } },
+            },
+            ...problems(400, 401, 404, 429),
+          },
+        },
+      },
+      async (request, reply) => {
+        const view = await requireSweep(sweeps, request, request.params.id);
+        if (request.query.format === 'csv')
+          return reply
+            .type('text/csv; charset=utf-8')
+            .header('content-disposition', `attachment; filename="sweep-${view.sweep.id}.csv"`)
+            .serializer((x: unknown) => x as string)
+            .send(toCsv(view.sweep, view.cells));
+        return { ...withLinks(view.sweep), cells: view.cells };
+      },
+    );
+
+    app.delete(
+      '/sweeps/:id',
+      {
+        schema: {
+          tags: ['sweeps'],
+          summary: 'Cancel the cells not yet done (409 once the sweep has ended)',
+          params: SweepParams,
+          response: { 200: SweepWithLinks, ...problems(401, 404, 409, 429) },
+        },
+      },
+      async (request) => withLinks(await sweeps.cancel(request.params.id, request.owner)),
+    );
+
+    app.route({
+      method: 'GET',
+      url: '/sweeps/:id/stream',
+      schema: {
+        tags: ['sweeps', 'streams'],
+        summary: 'WebSocket: a `cell` event as each cell ends (replay from `from`), then `done`',
+        description:
+          'One SweepEvent JSON text message per event, seq per sweep, in order and exactly once from `from` on; `done` has seq = number of cells; then close 1000. 1013 when the client reads too slowly (reconnect with from = last seq + 1). `{"type":"cancel"}` cancels the sweep. A plain GET answers 426.',
+        params: SweepParams,
+        querystring: StreamQuery,
+        response: {
+          101: {
+            description: 'Switching protocols; the messages are SweepEvent objects.',
+            content: { 'application/json': { schema: SweepEvent } },
+          },
+          ...problems(400, 401, 404, 426, 429),
+        },
+      },
+      preHandler: async (request) => {
+        await requireSweep(sweeps, request, request.params.id);
+      },
+      handler: async (request) => {
+        throw new errors.UPGRADE_REQUIRED(request.url.split('?')[0]);
+      },
+      wsHandler: (socket, request) => {
+        serveSocket(socket, sweeps, {
+          id: request.params.id,
+          owner: request.owner,
+          from: request.query.from,
+          log: request.log,
+          maxBuffer: opts.wsMaxBufferBytes,
+          pingMs: opts.wsPingMs,
+        });
+      },
+    });
+
+    app.get(
+      '/sweeps/:id/events',
+      {
+        schema: {
+          tags: ['sweeps', 'streams'],
+          summary: 'NDJSON: the sweep’s cell events (replay from `from`, then live, then `done`)',
+          params: SweepParams,
+          querystring: StreamQuery,
+          response: {
+            200: {
+              description: 'application/x-ndjson: one SweepEvent per line.',
+              content: { 'application/x-ndjson': { schema: SweepEvent } },
+            },
+            ...problems(400, 401, 404, 429),
+          },
+        },
+      },
+      async (request, reply) => {
+        await requireSweep(sweeps, request, request.params.id);
+        const { id } = request.params;
+        const owner = request.owner;
+        const stream = new SweepEventStream(request.query.from, opts.wsMaxBufferBytes, (from, onEvent, onEnd) =>
+          sweeps.subscribe(id, owner, { from, onEvent, onEnd }),
+        );
+        stream.on('error', (err) => request.log.warn({ err }, 'sweep event stream failed'));
+        return reply
+          .type('application/x-ndjson; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .header('x-accel-buffering', 'no')
+          .send(stream as never);
+      },
+    );
+  };
+}
+
+interface SocketContext {
+  id: string;
+  owner: string | null;
+  from: number;
+  log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  maxBuffer: number;
+  pingMs: number;
+}
+
+function serveSocket(socket: WebSocket, sweeps: SweepService, ctx: SocketContext): void {
+  let sub: SweepSubscription | null = null;
+  let finished = false;
+  let nextSeq = ctx.from;
+  const finish = (code: number, reason: string) => {
+    if (finished) return;
+    finished = true;
+    sub?.close();
+    socket.close(code, reason);
+  };
+  // Attached before any await: a client may send cancel as its very first message.
+  socket.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(data.toString());
+    } catch {
+      return;
+    }
+    if ((msg as { type?: unknown } | null)?.type !== 'cancel') return;
+    sweeps.cancel(ctx.id, ctx.owner).catch((err: unknown) => ctx.log.debug({ err }, 'sweep cancel refused'));
+  });
+  let alive = true;
+  socket.on('pong', () => {
+    alive = true;
+  });
+  const ping = setInterval(() => {
+    if (!alive) return socket.terminate();
+    alive = false;
+    socket.ping();
+  }, ctx.pingMs);
+  ping.unref();
+  socket.on('close', () => {
+    clearInterval(ping);
+    finished = true;
+    sub?.close();
+  });
+  socket.on('error', (err) => ctx.log.warn({ err }, 'websocket error'));
+
+  sweeps
+    .subscribe(ctx.id, ctx.owner, {
+      from: ctx.from,
+      onEvent(event) {
+        if (finished || event.seq < nextSeq) return;
+        nextSeq = event.seq + 1;
+        socket.send(JSON.stringify(event));
+        if (socket.bufferedAmount > ctx.maxBuffer)
+          finish(WS_CLOSE.tryAgainLater, `slow consumer: reconnect with from=${nextSeq}`);
+      },
+      onEnd() {
+        finish(WS_CLOSE.done, 'done');
+      },
+    })
+    .then(
+      (s) => {
+        sub = s;
+        if (s === null) finish(WS_CLOSE.gone, 'no such sweep');
+        else if (finished) s.close();
+      },
+      (err: unknown) => {
+        ctx.log.warn({ err }, 'sweep subscribe failed');
+        finish(1011, 'internal error');
+      },
+    );
+}
+
+type Open = (
+  from: number,
+  onEvent: (event: SweepEventT) => void,
+  onEnd: () => void,
+) => Promise<SweepSubscription | null>;
+
+/**
+ * NDJSON lines of a sweep's events, pulled by the response: when the buffer is full the
+ * subscription is dropped and taken up again from the next seq once the reader drains, so the
+ * sweep store, not this stream, holds what the reader has not read yet.
+ */
+class SweepEventStream extends Readable {
+  private nextSeq: number;
+  private sub: SweepSubscription | null = null;
+  private active = false;
+  private ended = false;
+
+  constructor(
+    from: number,
+    private readonly maxBuffer: number,
+    private readonly open: Open,
+  ) {
+    super({ highWaterMark: Math.min(64 * 1024, maxBuffer) });
+    this.nextSeq = from;
+  }
+
+  override _read(): void {
+    if (!this.active && !this.ended) this.subscribe();
+  }
+
+  private finishStream(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.push(null);
+  }
+
+  private subscribe(): void {
+    this.active = true;
+    let paused = false;
+    let sub: SweepSubscription | null = null;
+    const pause = () => {
+      paused = true;
+      this.active = false;
+      sub?.close();
+    };
+    this.open(
+      this.nextSeq,
+      (event) => {
+        if (paused || this.ended || event.seq < this.nextSeq) return;
+        this.nextSeq = event.seq + 1;
+        const more = this.push(`${JSON.stringify(event)}\n`);
+        if (event.type === 'done') {
+          this.finishStream();
+          pause();
+        } else if (this.readableLength > this.maxBuffer) {
+          this.destroy(new Error('NDJSON reader fell too far behind'));
+        } else if (!more) {
+          pause();
+        }
+      },
+      () => {
+        if (!paused) this.finishStream();
+      },
+    ).then(
+      (s) => {
+        sub = s;
+        this.sub = s;
+        if (s === null) this.finishStream();
+        else if (paused || this.destroyed) s.close();
+      },
+      (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.ended = true;
+    this.sub?.close();
+    cb(err);
+  }
+}

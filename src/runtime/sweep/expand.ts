@@ -1,0 +1,246 @@
+/**
+ * Turning a sweep request into cells: validation of the axes against the job-spec schema, the
+ * row-major cartesian product, and the cell and work budgets. Pure: no I/O, no clock.
+ */
+import { JobSpec } from '../../contract/spec.js';
+import { SWEEP_LIMITS, type SweepRequest } from '../../contract/sweep.js';
+import { checkSpec, estimateWork } from '../../engine/index.js';
+import { DetailedError, errors, type FieldError } from '../../errors.js';
+
+export interface SweepBudget {
+  /** Most cells a sweep may have (default SWEEP_LIMITS.cells). */
+  maxCells?: number;
+  /** Most summed `estimateWork(spec).flops` over all cells (default SWEEP_LIMITS.workFlops). */
+  maxWorkFlops?: number;
+  /** Most flops for any one cell (the job service's own per-job budget), or no check. */
+  maxCellFlops?: number;
+}
+
+export interface ExpandedSweep {
+  shape: number[];
+  total: number;
+  totalFlops: number;
+}
+
+/** Keys that would reach an object's prototype when used as a path segment. */
+const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
+/** Enough to fix a request; a 10,000-cell grid with a bad axis would otherwise list every cell. */
+const MAX_REPORTED = 20;
+
+export function pathSegments(path: string): (string | number)[] {
+  return path.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** Shape of the grid: number of values per axis. */
+export function gridShape(request: Pick<SweepRequest, 'axes'>): number[] {
+  return request.axes.map((a) => a.values.length);
+}
+
+/** Row-major coordinates (value indices per axis, the last axis fastest) of cell `index`. */
+export function cellCoordinates(shape: readonly number[], index: number): number[] {
+  const out = new Array<number>(shape.length);
+  let rest = index;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    out[i] = rest % shape[i];
+    rest = Math.floor(rest / shape[i]);
+  }
+  return out;
+}
+
+/** The values of cell `index` on each axis. */
+export function cellValues(request: Pick<SweepRequest, 'axes'>, index: number): unknown[] {
+  const coords = cellCoordinates(gridShape(request), index);
+  return coords.map((j, i) => request.axes[i].values[j]);
+}
+
+/**
+ * Copies `target` along `path` only (the rest is shared, so a base spec with large explicit
+ * weights is not copied once per cell) and sets the field. Returns an error message instead when
+ * the path runs through a field the base spec does not have.
+ */
+function setAt(target: unknown, segments: (string | number)[], value: unknown): { value: unknown } | { error: string } {
+  const [head, ...rest] = segments;
+  if (typeof head === 'string' && FORBIDDEN_SEGMENTS.has(head)) return { error: `"${head}" is not a field` };
+  if (Array.isArray(target)) {
+    if (typeof head !== 'number') return { error: `"${head}" indexes an array; use a number` };
+    if (head >= target.length) return { error: `index ${head} is past the end (length ${target.length})` };
+    const copy = target.slice();
+    if (rest.length === 0) copy[head] = value;
+    else {
+      const inner = setAt(target[head], rest, value);
+      if ('error' in inner) return inner;
+      copy[head] = inner.value;
+    }
+    return { value: copy };
+  }
+  if (target === null || typeof target !== 'object')
+    return { error: `"${head}" is inside a value that is not an object` };
+  const key = String(head);
+  const copy: Record<string, unknown> = { ...(target as Record<string, unknown>) };
+  if (rest.length === 0) copy[key] = value;
+  else {
+    if (!Object.hasOwn(copy, key)) return { error: `the base spec has no "${key}" here` };
+    const inner = setAt(copy[key], rest, value);
+    if ('error' in inner) return inner;
+    copy[key] = inner.value;
+  }
+  return { value: copy };
+}
+
+function isPrefix(prefix: readonly PropertyKey[], path: readonly PropertyKey[]): boolean {
+  return prefix.length <= path.length && prefix.every((s, i) => String(s) === String(path[i]));
+}
+
+function describeCell(request: SweepRequest, index: number): string {
+  const values = cellValues(request, index)
+    .map((v, i) => `${request.axes[i].path}=${JSON.stringify(v)}`)
+    .join(', ');
+  return `cell ${index} (${values})`;
+}
+
+function invalid(summary: string, list: FieldError[]): Error {
+  return Object.assign(new errors.SWEEP_INVALID(summary), { errors: list, cause: new DetailedError(summary, list) });
+}
+
+/** The parsed job spec of cell `index`, or the reasons it is refused. */
+export function buildCell(
+  request: SweepRequest,
+  index: number,
+): { spec: JobSpec } | { pathError: { axis: number; message: string } } | { issues: FieldError[] } {
+  const coords = cellCoordinates(gridShape(request), index);
+  let spec: unknown = request.base;
+  for (let i = 0; i < request.axes.length; i++) {
+    const axis = request.axes[i];
+    const set = setAt(spec, pathSegments(axis.path), axis.values[coords[i]]);
+    if ('error' in set) return { pathError: { axis: i, message: `${axis.path} does not exist: ${set.error}` } };
+    spec = set.value;
+  }
+  const parsed = JobSpec.safeParse(spec);
+  if (!parsed.success) {
+    const issues: FieldError[] = [];
+    for (const issue of parsed.error.issues) {
+      // A strict object refusing the axis's last key means the path names no field of the schema.
+      if (issue.code === 'unrecognized_keys') {
+        const axis = request.axes.findIndex((a) => {
+          const segs = pathSegments(a.path);
+          return isPrefix(issue.path, segs) && issue.path.length === segs.length - 1;
+        });
+        if (axis >= 0) {
+          const last = pathSegments(request.axes[axis].path).at(-1);
+          if (issue.keys.includes(String(last)))
+            return {
+              pathError: {
+                axis,
+                message: `${request.axes[axis].path} does not exist in the job-spec schema (no field "${String(last)}" there)`,
+              },
+            };
+        }
+      }
+      issues.push({ path: issue.path.join('.'), message: issue.message });
+    }
+    return { issues };
+  }
+  const problems = checkSpec(parsed.data);
+  if (problems.length > 0) return { issues: problems.map((p) => ({ path: p.path.join('.'), message: p.message })) };
+  return { spec: parsed.data };
+}
+
+/** Where in the request a cell's problem at `fieldPath` comes from: an axis value, or the base. */
+function attribute(request: SweepRequest, index: number, fieldPath: string): string {
+  const coords = cellCoordinates(gridShape(request), index);
+  const field = fieldPath === '' ? [] : fieldPath.split('.');
+  for (let i = request.axes.length - 1; i >= 0; i--) {
+    const axisPath = request.axes[i].path.split('.');
+    if (isPrefix(axisPath, field) || isPrefix(field, axisPath)) return `axes.${i}.values.${coords[i]}`;
+  }
+  return fieldPath === '' ? 'base' : `base.${fieldPath}`;
+}
+
+/**
+ * Validates every cell and the budgets. Throws GL_ERR_SWEEP_INVALID (422) carrying `errors`
+ * ({path, message}, paths into the request such as "axes.1.values.3") when a path names no field,
+ * a value is refused (the message names the cell and the field), or the grid is over the cell or
+ * work budget.
+ */
+export function expandSweep(request: SweepRequest, budget: SweepBudget = {}): ExpandedSweep {
+  const maxCells = budget.maxCells ?? SWEEP_LIMITS.cells;
+  const maxWorkFlops = budget.maxWorkFlops ?? SWEEP_LIMITS.workFlops;
+  const shape = gridShape(request);
+  const total = shape.reduce((a, b) => a * b, 1);
+  const labelErrors: FieldError[] = [];
+  request.axes.forEach((axis, i) => {
+    if (axis.labels && axis.labels.length !== axis.values.length)
+      labelErrors.push({
+        path: `axes.${i}.labels`,
+        message: `${axis.labels.length} labels for ${axis.values.length} values`,
+      });
+    const seen = request.axes.findIndex((a) => a.path === axis.path);
+    if (seen !== i) labelErrors.push({ path: `axes.${i}.path`, message: `${axis.path} is already axis ${seen}` });
+  });
+  if (labelErrors.length > 0) throw invalid(labelErrors[0].message, labelErrors);
+  if (total > maxCells)
+    throw invalid(`${total} cells (${shape.join(' × ')}) is over the cell budget of ${maxCells}`, [
+      { path: 'axes', message: `${total} cells (${shape.join(' × ')}); at most ${maxCells}` },
+    ]);
+
+  const found = new Map<string, FieldError>();
+  const pathErrors = new Set<number>();
+  let totalFlops = 0;
+  let overCell: FieldError | null = null;
+  for (let index = 0; index < total && found.size < MAX_REPORTED; index++) {
+    const cell = buildCell(request, index);
+    if ('pathError' in cell) {
+      if (!pathErrors.has(cell.pathError.axis)) {
+        pathErrors.add(cell.pathError.axis);
+        found.set(`path ${cell.pathError.axis}`, {
+          path: `axes.${cell.pathError.axis}.path`,
+          message: cell.pathError.message,
+        });
+      }
+      continue;
+    }
+    if ('issues' in cell) {
+      for (const issue of cell.issues) {
+        const where = attribute(request, index, issue.path);
+        // One report per offending value and field, not one per cell that contains it.
+        const key = `${where}|${issue.path}|${issue.message}`;
+        if (!found.has(key))
+          found.set(key, {
+            path: where,
+            message: `${describeCell(request, index)}: ${issue.path || '(spec)'}: ${issue.message}`,
+          });
+      }
+      continue;
+    }
+    const flops = estimateWork(cell.spec).flops;
+    if (budget.maxCellFlops !== undefined && flops > budget.maxCellFlops && overCell === null)
+      overCell = {
+        path: 'axes',
+        message: `${describeCell(request, index)} needs ~${flops.toExponential(2)} flops; one job may use at most ${budget.maxCellFlops.toExponential(2)}`,
+      };
+    totalFlops += flops;
+  }
+  if (found.size > 0) {
+    const list = [...found.values()];
+    throw invalid(list[0].message + (list.length > 1 ? ` (and ${list.length - 1} more)` : ''), list);
+  }
+  if (overCell) throw invalid(overCell.message, [overCell]);
+  if (totalFlops > maxWorkFlops)
+    throw invalid(
+      `the grid needs ~${totalFlops.toExponential(2)} flops in all; the work budget is ${maxWorkFlops.toExponential(2)}`,
+      [
+        {
+          path: 'axes',
+          message: `~${totalFlops.toExponential(2)} flops summed over ${total} cells; at most ${maxWorkFlops.toExponential(2)}`,
+        },
+      ],
+    );
+  return { shape, total, totalFlops };
+}
+
+/** The job spec of cell `index` of a request that passed `expandSweep`. */
+export function cellSpec(request: SweepRequest, index: number): JobSpec {
+  const cell = buildCell(request, index);
+  if (!('spec' in cell)) throw new Error(`cell ${index} of a validated sweep does not build`);
+  return cell.spec;
+}
