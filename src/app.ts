@@ -61,6 +61,9 @@ const require = createRequire(import.meta.url);
 
 export const API_VERSION = '1.0.0';
 
+/** How long shutdown waits for WebSocket clients to acknowledge the 1001 close. */
+const WS_CLOSE_WAIT_MS = 1000;
+
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** A readable operationId for routes that do not set one, e.g. GET /healthz → getHealthz. */
@@ -228,8 +231,29 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await app.register(fastifyWebsocket, {
     options: { maxPayload: 64 * 1024 },
     preClose(done) {
-      for (const client of app.websocketServer.clients) client.close(WS_CLOSE.goingAway, 'server shutting down');
-      app.websocketServer.close(() => done());
+      const wss = app.websocketServer;
+      const pending: Promise<void>[] = [];
+      for (const client of wss.clients) {
+        if (client.readyState === client.OPEN) {
+          pending.push(new Promise((resolve) => client.once('close', () => resolve())));
+          client.close(WS_CLOSE.goingAway, 'server shutting down');
+        } else {
+          // Already closing: the handshake is done from our side; do not wait on the peer's TCP.
+          client.terminate();
+        }
+      }
+      // A client that never answers the close handshake must not hold the shutdown for ws's 30 s
+      // close timeout: give the handshakes a moment, then cut what is left.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, WS_CLOSE_WAIT_MS);
+      });
+      void Promise.race([Promise.all(pending), timeout]).then(() => {
+        clearTimeout(timer);
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        done();
+      });
     },
   });
 
