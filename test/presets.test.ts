@@ -1,0 +1,149 @@
+/**
+ * Every preset shows what it is named for, and every mitigated variant does not: each spec runs
+ * through the real engine (no stand-ins), and the run summary (outcome rules in
+ * src/engine/summary.ts) plus the phenomenon's own evidence are checked.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeNum, type Num, type Summary } from '../src/contract/events.js';
+import { type Preset, PresetList, presets } from '../src/contract/presets.js';
+import { JobSpec } from '../src/contract/spec.js';
+import { checkSpec, type SimulationOutput, simulate } from '../src/engine/index.js';
+
+const n = (x: Num | null) => (x === null ? Number.NaN : decodeNum(x));
+const runs = new Map<string, SimulationOutput>();
+
+function run(id: string, input: unknown): SimulationOutput {
+  const cached = runs.get(id);
+  if (cached) return cached;
+  const spec = JobSpec.parse(input);
+  expect(checkSpec(spec)).toEqual([]);
+  const out = simulate(spec);
+  runs.set(id, out);
+  return out;
+}
+
+function finiteLosses(out: SimulationOutput): number[] {
+  return Array.from(out.series.loss.subarray(0, out.series.length)).filter(Number.isFinite);
+}
+
+/** The evidence each phenomenon leaves in a run, beyond the outcome label. */
+function expectPhenomenon(phenomenon: Preset['phenomenon'], out: SimulationOutput): void {
+  const s: Summary = out.summary;
+  switch (phenomenon) {
+    case 'exploding':
+      // Either the backward signal grows ≥ 10× from the output to the first layer at step 1, or
+      // the gradient norm itself grows ≥ 100× over the run (the summary's own thresholds).
+      expect(n(s.backwardGain) >= 10 || n(s.maxGradNorm) >= 100 * out.series.gradNorm[0]).toBe(true);
+      break;
+    case 'vanishing':
+      expect(n(s.backwardGain)).toBeLessThanOrEqual(0.1);
+      expect(s.firstNonFiniteStep).toBeNull();
+      break;
+    case 'diverged': {
+      // Loss run-away: the last finite loss is orders of magnitude above the first.
+      const losses = finiteLosses(out);
+      expect(losses[losses.length - 1]).toBeGreaterThan(1e6 * losses[0]);
+      break;
+    }
+    case 'nonfinite':
+      expect(s.firstNonFiniteStep).not.toBeNull();
+      break;
+  }
+}
+
+describe('the preset catalogue', () => {
+  it('validates against its schema, has unique ids, and every spec parses as a JobSpec', () => {
+    expect(PresetList.safeParse(presets).success).toBe(true);
+    const ids = presets.flatMap((p) => [p.id, ...p.mitigated.map((m) => m.id)]);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const p of presets) {
+      expect(p.mitigated.length).toBeGreaterThan(0);
+      expect(JobSpec.safeParse(p.spec).success).toBe(true);
+      expect(p.spec.seed).toBeTypeOf('number');
+      for (const m of p.mitigated) expect(JobSpec.safeParse(m.spec).success).toBe(true);
+    }
+  });
+
+  it('covers the textbook scenarios of DESIGN.md', () => {
+    const ids = presets.map((p) => p.id);
+    for (const id of [
+      'textbook-exploding',
+      'textbook-vanishing',
+      'learning-rate-too-high',
+      'badly-scaled-inputs',
+      'rnn-long-exploding',
+      'rnn-long-vanishing',
+    ]) {
+      expect(ids).toContain(id);
+    }
+    const kinds = new Set(
+      presets.flatMap((p) => p.mitigated.flatMap((m) => (m.spec.mitigations ?? []).map((x) => x.kind))),
+    );
+    for (const k of ['clip-norm', 'batch-norm', 'lr-schedule', 'input-normalization']) expect(kinds).toContain(k);
+  });
+});
+
+describe.each(presets.map((p) => [p.id, p] as const))('preset %s', (id, preset) => {
+  it(`shows ${preset.phenomenon} (outcome ${preset.expectedOutcome})`, () => {
+    const out = run(id, preset.spec);
+    expect(out.summary.outcome).toBe(preset.expectedOutcome);
+    expectPhenomenon(preset.phenomenon, out);
+    if (preset.expectedOutcome === 'nonfinite') expectPhenomenon('nonfinite', out);
+  });
+
+  it.each(preset.mitigated.map((m) => [m.id, m] as const))('mitigated: %s does not', (mid, m) => {
+    const out = run(mid, m.spec);
+    const s = out.summary;
+    expect(s.firstNonFiniteStep).toBeNull();
+    expect(s.outcome).toBe(m.expectedOutcome);
+    expect(['converged', 'stable']).toContain(s.outcome);
+    expect(n(s.finalLoss)).toBeLessThan(n(s.firstLoss));
+    const losses = finiteLosses(out);
+    expect(losses).toHaveLength(out.series.length);
+  });
+});
+
+describe('the specific evidence, against closed forms', () => {
+  const find = (id: string) => {
+    const p = presets.find((x) => x.id === id);
+    if (!p) throw new Error(`no preset ${id}`);
+    return run(id, p.spec);
+  };
+
+  it('textbook-exploding: backward gain 1.5^9 (rel 1e-12), predicted 1.5^10 and 1.5^9 exactly, non-finite by step 5', () => {
+    const s = find('textbook-exploding').summary;
+    expect(Math.abs(n(s.backwardGain) / 1.5 ** 9 - 1)).toBeLessThan(1e-12);
+    expect(s.predictedForwardGain).toBe(57.6650390625);
+    expect(s.predictedLayerGradFactor).toBe(38.443359375);
+    expect(s.firstNonFiniteStep).toBeLessThanOrEqual(5);
+  });
+
+  it('textbook-vanishing: backward gain 0.5^9 (rel 1e-12) and the loss barely moves', () => {
+    const s = find('textbook-vanishing').summary;
+    expect(Math.abs(n(s.backwardGain) / 0.5 ** 9 - 1)).toBeLessThan(1e-12);
+    expect(s.predictedForwardGain).toBe(0.0009765625);
+    expect(n(s.finalLoss) / n(s.firstLoss)).toBeGreaterThan(0.99);
+  });
+
+  it('rnn-long-exploding: with W_hh = 1.05·Q (Q orthogonal) and identity activation, ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = 1.05^99 (rel 1e-9)', () => {
+    const s = find('rnn-long-exploding').summary;
+    expect(Math.abs(n(s.backwardGain) / 1.05 ** 99 - 1)).toBeLessThan(1e-9);
+  });
+
+  it('rnn-long-vanishing: tanh with λ₁ = 0.8 obeys Pascanu et al.’s bound ‖∂L/∂h_1‖/‖∂L/∂h_T‖ ≤ 0.8^99', () => {
+    const s = find('rnn-long-vanishing').summary;
+    expect(n(s.backwardGain)).toBeLessThanOrEqual(0.8 ** 99 * (1 + 1e-12));
+    expect(n(s.backwardGain)).toBeGreaterThan(0);
+  });
+
+  it('badly-scaled-inputs: the step-1 gradient is ≥ 10^3× the standardized one', () => {
+    const raw = find('badly-scaled-inputs');
+    const p = presets.find((x) => x.id === 'badly-scaled-inputs');
+    const normalized = run('badly-scaled-inputs-normalized', p?.mitigated[0].spec);
+    expect(raw.series.gradNorm[0]).toBeGreaterThan(1e3 * normalized.series.gradNorm[0]);
+  });
+
+  it('mlp-relu-exploding: χ₁ = 4 per layer makes the backward gain over 19 layers ≥ 10^3', () => {
+    expect(n(find('mlp-relu-exploding').summary.backwardGain)).toBeGreaterThan(1e3);
+  });
+});
