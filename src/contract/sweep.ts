@@ -11,7 +11,7 @@ import { JobSpec } from './spec.js';
 /** Ceilings a sweep request may not exceed (the service may configure lower ones). */
 export const SWEEP_LIMITS = {
   axes: 3,
-  valuesPerAxis: 1000,
+  valuesPerAxis: 10_000,
   /** Default cell budget: cells = product of the axes' lengths. */
   cells: 10_000,
   /** Default work budget: the sum over cells of the engine's `estimateWork(spec).flops`. */

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { SweepRequest } from '../../src/contract/sweep.js';
+import { cellSpec, cellValues } from '../../src/runtime/sweep/expand.js';
+import { cellWithJob, pendingCell, toCsv } from '../../src/runtime/sweep/grid.js';
+import { predictCell } from '../../src/runtime/sweep/theory.js';
+
+const request = SweepRequest.parse({
+  base: { network: { kind: 'linear', depth: 3, width: 2, init: { scheme: 'scaled-identity', gain: 1 } } },
+  axes: [
+    { path: 'network.init.gain', values: [0.5, 1.5] },
+    { path: 'mitigations', values: [[], [{ kind: 'clip-norm', maxNorm: 1 }]], labels: ['none', 'clip, norm 1'] },
+  ],
+});
+
+function cells() {
+  const out = [0, 1, 2, 3].map((i) => pendingCell(i, cellValues(request, i), predictCell(cellSpec(request, i))));
+  const summary = {
+    outcome: 'nonfinite' as const,
+    stepsRun: 3,
+    stopped: true,
+    firstNonFiniteStep: 3,
+    nonFinite: null,
+    maxGradNorm: 'Infinity' as const,
+    minGradNorm: 0.25,
+    firstLoss: 1e-7,
+    finalLoss: 'NaN' as const,
+    layerGradRatio: '-Infinity' as const,
+    backwardGain: 2.25,
+    predictedForwardGain: 3.375,
+    predictedLayerGradFactor: 2.25,
+  };
+  out[2] = cellWithJob(out[2], { id: 'job2', status: 'succeeded', summary });
+  return out;
+}
+
+const pythonHasPandas = spawnSync('/usr/bin/python3', ['-c', 'import pandas'], { encoding: 'utf8' }).status === 0;
+
+describe('grid CSV', () => {
+  it('has one column per axis, one row per cell, non-finite numbers as NaN/Infinity/-Infinity, missing values empty', () => {
+    const csv = toCsv(request, cells());
+    const lines = csv.trimEnd().split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toBe(
+      'network.init.gain,mitigations,index,jobId,status,outcome,firstNonFiniteStep,firstLoss,finalLoss,maxGradNorm,layerGradRatio,backwardGain,predictedLayerGradFactor,predictedChi1,predictedDepthScale,predictedLambda1,predictedBackwardGainBound',
+    );
+    expect(lines[1]).toBe('0.5,none,0,,pending,,,,,,,,0.25,,,,');
+    expect(lines[3]).toBe('1.5,none,2,job2,succeeded,nonfinite,3,1e-7,NaN,Infinity,-Infinity,2.25,2.25,,,,');
+    expect(lines[4]).toBe('1.5,"clip, norm 1",3,,pending,,,,,,,,2.25,,,,');
+  });
+
+  it.skipIf(!pythonHasPandas)('reads back with pandas.read_csv defaults: floats, NaN, ±inf', () => {
+    const script = [
+      'import sys, io, json, pandas',
+      'df = pandas.read_csv(io.StringIO(sys.stdin.read()))',
+      'r = df.iloc[2]',
+      'print(json.dumps({"dtypes": {c: str(df[c].dtype) for c in ["finalLoss", "maxGradNorm", "layerGradRatio", "firstLoss"]},',
+      '  "values": [repr(r["finalLoss"]), repr(r["maxGradNorm"]), repr(r["layerGradRatio"]), repr(r["firstLoss"])],',
+      '  "labels": list(df["mitigations"]), "gain": list(df["network.init.gain"])}))',
+    ].join('\n');
+    const out = spawnSync('/usr/bin/python3', ['-c', script], { input: toCsv(request, cells()), encoding: 'utf8' });
+    expect(out.stderr).toBe('');
+    const parsed = JSON.parse(out.stdout);
+    expect(parsed.dtypes).toEqual({
+      finalLoss: 'float64',
+      maxGradNorm: 'float64',
+      layerGradRatio: 'float64',
+      firstLoss: 'float64',
+    });
+    expect(parsed.values).toEqual(['nan', 'inf', '-inf', '1e-07']);
+    expect(parsed.labels).toEqual(['none', 'clip, norm 1', 'none', 'clip, norm 1']);
+    expect(parsed.gain).toEqual([0.5, 0.5, 1.5, 1.5]);
+  });
+  if (!pythonHasPandas)
+    console.warn(
+      'grid CSV: /usr/bin/python3 has no pandas (apt-get install python3-pandas); pandas round trip skipped',
+    );
+});
