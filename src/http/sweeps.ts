@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
+import { z } from 'zod';
 import { StreamQuery } from '../contract/api.js';
 import {
   type Sweep,
@@ -124,7 +125,10 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
           response: {
             200: {
               description: 'The sweep with its grid (JSON), or text/csv.',
-              content: { 'application/json': { schema: SweepResource }, 'text/csv': { schema: { type: 'string' } } },
+              content: {
+                'application/json': { schema: SweepResource },
+                'text/csv': { schema: z.string().describe('A column per axis, then index, jobId, status, outcome, …') },
+              },
             },
             ...problems(400, 401, 404, 429),
           },

@@ -8,7 +8,6 @@ import { JobSpec } from '../../src/contract/spec.js';
 import { type SweepEvent, SweepRequest, type SweepRequestInput } from '../../src/contract/sweep.js';
 import { createEmbeddedRuntime, type RuntimeConfig } from '../../src/runtime/index.js';
 import { createSweepService, type SweepService } from '../../src/runtime/sweep/service.js';
-import type { JobService } from '../../src/runtime/types.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -217,5 +216,3 @@ async function until(cond: () => Promise<boolean> | boolean, limitMs = 30_000): 
     await new Promise((r) => setImmediate(r));
   }
 }
-
-export type { JobService };

@@ -1,0 +1,191 @@
+/** /v1/sweeps through app.inject on the real app and runtime. */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { sweepPresets } from '../../src/contract/sweep-presets.js';
+import { sweepRoutes } from '../../src/http/sweeps.js';
+
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  const config = loadConfig({ DATA_DIR: ':memory:', WORKERS: '2', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_S: '0' });
+  // Registered here unless the app registers the sweep routes itself.
+  const registers = (await import('../../src/app.js')).SWEEPS_REGISTERED === true;
+  app = await buildApp(config, registers ? {} : { extraRoutes: [sweepRoutes({ dataDir: null })] });
+  await app.ready();
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+const body = (axes: unknown[], steps = 10) => ({
+  name: 'http',
+  base: {
+    seed: 5,
+    network: { kind: 'linear', depth: 3, width: 2, init: { scheme: 'scaled-identity', gain: 1 } },
+    training: { steps },
+  },
+  axes,
+});
+
+async function events(id: string, from = 0) {
+  const r = await app.inject({ method: 'GET', url: `/v1/sweeps/${id}/events?from=${from}` });
+  expect(r.statusCode).toBe(200);
+  expect(r.headers['content-type']).toContain('application/x-ndjson');
+  return r.body
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l));
+}
+
+describe('/v1/sweeps', () => {
+  it('POST → 202 with links; events end with done; GET gives the grid, CSV gives one row per cell', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/sweeps',
+      payload: body([
+        { path: 'network.init.gain', values: [0.5, 1.5] },
+        { path: 'network.depth', values: [2, 4] },
+      ]),
+    });
+    expect(r.statusCode).toBe(202);
+    const sweep = r.json();
+    expect(sweep).toMatchObject({ status: 'running', shape: [2, 2], progress: { total: 4 } });
+    expect(sweep.links).toEqual({
+      self: `/v1/sweeps/${sweep.id}`,
+      csv: `/v1/sweeps/${sweep.id}?format=csv`,
+      stream: `/v1/sweeps/${sweep.id}/stream`,
+      events: `/v1/sweeps/${sweep.id}/events`,
+    });
+    expect(r.headers.location).toBe(sweep.links.self);
+
+    const all = await events(sweep.id);
+    expect(all.map((e) => e.type)).toEqual(['cell', 'cell', 'cell', 'cell', 'done']);
+    expect(await events(sweep.id, 2)).toEqual(all.slice(2));
+
+    const grid = (await app.inject({ method: 'GET', url: sweep.links.self })).json();
+    expect(grid.status).toBe('succeeded');
+    expect(grid.cells).toHaveLength(4);
+    // backwardGain = gain^(L−1) (relative 1e-12).
+    const gains = grid.cells.map((c: { backwardGain: number }) => c.backwardGain);
+    for (const [i, g] of [0.5, 0.125, 1.5, 3.375].entries()) expect(gains[i] / g).toBeCloseTo(1, 12);
+
+    const csv = await app.inject({ method: 'GET', url: sweep.links.csv });
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers['content-type']).toContain('text/csv');
+    const lines = csv.body.trimEnd().split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0].startsWith('network.init.gain,network.depth,index,jobId,status,outcome')).toBe(true);
+    expect(lines[4]).toMatch(/^1\.5,4,3,[0-9a-z]{29},succeeded,/);
+
+    // Each cell is a job of its own, readable through the jobs API.
+    const job = await app.inject({ method: 'GET', url: `/v1/jobs/${grid.cells[0].jobId}` });
+    expect(job.statusCode).toBe(200);
+    expect(job.json().spec.network.depth).toBe(2);
+  });
+
+  it('422 problem+json naming the axis for a path that does not exist, and the cell for a refused value', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/sweeps',
+      payload: body([{ path: 'network.foo', values: [1] }]),
+    });
+    expect(r.statusCode).toBe(422);
+    expect(r.headers['content-type']).toContain('application/problem+json');
+    expect(r.json()).toMatchObject({
+      status: 422,
+      code: 'GL_ERR_SWEEP_INVALID',
+      errors: [{ path: 'axes.0.path', message: expect.stringContaining('network.foo does not exist') }],
+    });
+    const r2 = await app.inject({
+      method: 'POST',
+      url: '/v1/sweeps',
+      payload: body([{ path: 'network.depth', values: [2, -1] }]),
+    });
+    expect(r2.statusCode).toBe(422);
+    expect(r2.json().errors[0]).toMatchObject({ path: 'axes.0.values.1', message: expect.stringMatching(/^cell 1 /) });
+    const r3 = await app.inject({
+      method: 'POST',
+      url: '/v1/sweeps',
+      payload: body([
+        { path: 'seed', values: Array.from({ length: 101 }, (_, i) => i) },
+        { path: 'network.init.gain', values: Array.from({ length: 100 }, (_, i) => 1 + i / 100) },
+      ]),
+    });
+    expect(r3.statusCode).toBe(422);
+    expect(r3.json().detail).toContain('cell budget');
+  });
+
+  it('400 for a malformed request (schema), naming the field', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/sweeps', payload: { base: {}, axes: [] } });
+    expect(r.statusCode).toBe(400);
+    const paths = r.json().errors.map((e: { path: string }) => e.path);
+    expect(paths).toContain('base.network');
+    expect(paths).toContain('axes');
+  });
+
+  it('DELETE cancels the cells not yet done, then 409; unknown sweep 404', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/sweeps',
+      payload: body([{ path: 'seed', values: Array.from({ length: 30 }, (_, i) => i) }], 1_000_000),
+    });
+    const id = r.json().id;
+    const del = await app.inject({ method: 'DELETE', url: `/v1/sweeps/${id}` });
+    expect(del.statusCode).toBe(200);
+    expect(del.json().progress.byStatus.cancelled).toBeGreaterThan(0);
+    const all = await events(id);
+    expect(all.at(-1)).toMatchObject({ type: 'done', seq: 30, status: 'cancelled' });
+    expect((await app.inject({ method: 'DELETE', url: `/v1/sweeps/${id}` })).statusCode).toBe(409);
+    const missing = await app.inject({ method: 'GET', url: '/v1/sweeps/nope' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe('GL_ERR_SWEEP_NOT_FOUND');
+  });
+
+  it('streams cell events over a WebSocket, resuming from `from`; a plain GET is 426', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/sweeps',
+      payload: body([{ path: 'seed', values: [1, 2, 3] }]),
+    });
+    const id = r.json().id;
+    const all = await events(id);
+    const got: unknown[] = [];
+    let closed!: (code: number) => void;
+    const closedWith = new Promise<number>((resolve) => {
+      closed = resolve;
+    });
+    await app.injectWS(
+      `/v1/sweeps/${id}/stream?from=1`,
+      {},
+      {
+        // Attached before the upgrade completes: the replay is sent at once.
+        onInit(ws: WebSocket) {
+          ws.on('message', (m) => got.push(JSON.parse(m.toString())));
+          ws.on('close', (c) => closed(c));
+        },
+      },
+    );
+    const code = await closedWith;
+    expect(code).toBe(1000);
+    expect(got).toEqual(all.slice(1));
+    expect((await app.inject({ method: 'GET', url: `/v1/sweeps/${id}/stream` })).statusCode).toBe(426);
+  });
+
+  it('every sweep preset is accepted as a POST body', async () => {
+    for (const p of sweepPresets.filter((x) => x.id === 'sweep-textbook')) {
+      const r = await app.inject({ method: 'POST', url: '/v1/sweeps', payload: p.request });
+      expect(r.statusCode).toBe(202);
+      const id = r.json().id;
+      const all = await events(id);
+      expect(all.at(-1)).toMatchObject({ type: 'done', seq: 84, status: 'succeeded' });
+      const grid = (await app.inject({ method: 'GET', url: `/v1/sweeps/${id}` })).json();
+      expect(grid.theory).toEqual([expect.objectContaining({ label: 'gain = 1', value: 1 })]);
+      expect(
+        grid.cells.filter((c: { firstNonFiniteStep: number | null }) => c.firstNonFiniteStep !== null).length,
+      ).toBeGreaterThan(0);
+    }
+  });
+});
