@@ -16,7 +16,8 @@ if (!python) console.warn('python-example.test.ts skipped: no python3 on this ma
 describe.skipIf(!python)('examples/python/quickstart.py', () => {
   let server: ServerProcess;
   beforeAll(async () => {
-    server = await startServer({ DATA_DIR: ':memory:' });
+    // With API keys, so that the example's key handling is exercised too.
+    server = await startServer({ DATA_DIR: ':memory:', API_KEYS: 'py-key' });
   });
   afterAll(async () => {
     server?.child.kill('SIGTERM');
@@ -26,7 +27,11 @@ describe.skipIf(!python)('examples/python/quickstart.py', () => {
   it('submits the explode preset, prints one line per streamed step and the CSV table, exits 0', () => {
     const script = join(ROOT, 'examples/python/quickstart.py');
     expect(existsSync(script)).toBe(true);
-    const run = spawnSync(python!, [script, server.url], { encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(python!, [script, server.url], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, GRADIENT_LAB_URL: '', GRADIENT_LAB_API_KEY: 'py-key' },
+    });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const stepLines = run.stdout.split('\n').filter((l) => /^step\s+\d+\s+loss/.test(l));
@@ -36,6 +41,16 @@ describe.skipIf(!python)('examples/python/quickstart.py', () => {
     expect(stepLines.length).toBeGreaterThan(0);
     expect(Number(total![1])).toBe(stepLines.length);
     expect(run.stdout).toMatch(/^done: outcome \w+/m);
+  });
+
+  it("exits 1 with the server's problem+json when the key is missing", () => {
+    const run = spawnSync(python!, [join(ROOT, 'examples/python/quickstart.py'), server.url], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, GRADIENT_LAB_URL: '', GRADIENT_LAB_API_KEY: '' },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^error: GET \/v1\/presets -> 401: \{.*"status":401/);
   });
 
   it('exits non-zero with the reason when the server cannot be reached', () => {
