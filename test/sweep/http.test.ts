@@ -11,9 +11,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   const config = loadConfig({ DATA_DIR: ':memory:', WORKERS: '2', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_S: '0' });
-  // Registered here unless the app registers the sweep routes itself.
-  const registers = (await import('../../src/app.js')).SWEEPS_REGISTERED === true;
-  app = await buildApp(config, registers ? {} : { extraRoutes: [sweepRoutes({ dataDir: null })] });
+  app = await buildApp(config, { extraRoutes: [sweepRoutes({ dataDir: null })] });
   await app.ready();
 });
 afterAll(async () => {
