@@ -2,7 +2,8 @@
  * The worker-thread pool (piscina). Under tsx or vitest this module is .ts, and worker threads do
  * not inherit a TypeScript loader: the worker gets tsx through execArgv. Built as .js it needs none.
  */
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { WorkerResult, WorkerTask } from './protocol.js';
 
@@ -25,7 +26,12 @@ export function createPool(options: PoolOptions): Piscina<WorkerTask, WorkerResu
     maxQueue: Number.POSITIVE_INFINITY,
     concurrentTasksPerWorker: 1,
     idleTimeout: Number.POSITIVE_INFINITY,
-    execArgv: filename.endsWith('.ts') ? ['--import', 'tsx'] : [],
+    execArgv: filename.endsWith('.ts') ? ['--import', tsxLoader()] : [],
     resourceLimits: { maxOldGenerationSizeMb: options.workerMaxOldGenMb },
   });
+}
+
+/** tsx's loader as a file URL: a bare `--import tsx` would resolve from the cwd, which may be anywhere. */
+function tsxLoader(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }

@@ -413,7 +413,7 @@ export class EmbeddedJobService implements JobService {
     port1.on('message', (msg: WorkerMessage) => {
       switch (msg.t) {
         case 'shape':
-          log.telemetry = new Telemetry(msg, undefined, live.maxRecords);
+          log.telemetry = new Telemetry(msg, live.maxRecords);
           break;
         case 'batch': {
           const before = log.telemetry.lastStep();

@@ -18,6 +18,8 @@ export interface SeriesBlob {
   hidden: Uint8Array;
 }
 
+/** Runs with at most this many records get their whole capacity at once (≤ ~18 MiB for 35 columns). */
+const PREALLOCATE_RECORDS = 65_536;
 const INITIAL_CAPACITY = 256;
 
 export class Telemetry {
@@ -26,36 +28,44 @@ export class Telemetry {
   private capacity: number;
   /** Growth stops here: the most records the run can make (engine estimate), so doubling never overshoots it. */
   private readonly maxCapacity: number;
+  private readonly columns: number;
   private steps: Int32Array;
-  /** SCALAR_COLUMNS, then grad/weight/ratio for each recorded layer. */
-  private cols: Float64Array[];
+  /** Column k (SCALAR_COLUMNS, then grad/weight/ratio per recorded layer) at k × capacity. */
+  private values: Float64Array;
   private hidden: Float64Array;
 
-  constructor(shape: RowShape, capacity = INITIAL_CAPACITY, maxCapacity = Number.POSITIVE_INFINITY) {
+  /**
+   * `maxRecords` is the most the run can record: a small run gets exactly that at once (and its
+   * blob is then the buffers themselves); a large one starts small and doubles up to it.
+   */
+  constructor(shape: RowShape, maxRecords = Number.POSITIVE_INFINITY) {
     this.shape = shape;
-    this.maxCapacity = maxCapacity;
-    this.capacity = Math.max(1, Math.min(capacity, maxCapacity));
+    this.maxCapacity = Math.max(0, maxRecords);
+    this.capacity = this.maxCapacity <= PREALLOCATE_RECORDS ? this.maxCapacity : INITIAL_CAPACITY;
+    this.columns = columnCount(shape);
     this.steps = new Int32Array(this.capacity);
-    this.cols = Array.from({ length: columnCount(shape) }, () => new Float64Array(this.capacity));
+    this.values = new Float64Array(this.capacity * this.columns);
     this.hidden = new Float64Array(this.capacity * shape.hiddenLength);
   }
 
   /** The shape arrives with the first record; a job that never recorded keeps the empty one. */
   static empty(): Telemetry {
-    return new Telemetry({ layerNames: [], layerCount: 0, hiddenLength: 0 }, 1);
+    return new Telemetry({ layerNames: [], layerCount: 0, hiddenLength: 0 }, 0);
   }
 
   /** Appends `n` flat rows laid out as protocol.ts describes. */
   append(rows: Float64Array, n: number): void {
     this.reserve(this.length + n);
     const width = rowWidth(this.shape);
-    const c = this.cols.length;
+    const c = this.columns;
+    const cap = this.capacity;
     const h = this.shape.hiddenLength;
+    const values = this.values;
     for (let i = 0; i < n; i++) {
       const o = i * width;
       const at = this.length + i;
       this.steps[at] = rows[o];
-      for (let k = 0; k < c; k++) this.cols[k][at] = rows[o + 1 + k];
+      for (let k = 0; k < c; k++) values[k * cap + at] = rows[o + 1 + k];
       if (h > 0) this.hidden.set(rows.subarray(o + 1 + c, o + 1 + c + h), at * h);
     }
     this.length += n;
@@ -67,7 +77,8 @@ export class Telemetry {
 
   /** Records [from, to) as an engine Series whose index 0 is record `from`; no copies. */
   view(from = 0, to = this.length): Series {
-    const cols = this.cols.map((col) => col.subarray(from, to));
+    const cap = this.capacity;
+    const col = (k: number) => this.values.subarray(k * cap + from, k * cap + to);
     const s = SCALAR_COLUMNS.length;
     const layers = this.shape.layerCount;
     const h = this.shape.hiddenLength;
@@ -80,59 +91,68 @@ export class Telemetry {
       length: to - from,
       layerNames: this.shape.layerNames,
       steps: this.steps.subarray(from, to),
-      loss: cols[0],
-      gradNorm: cols[1],
-      clippedGradNorm: cols[2],
-      lr: cols[3],
-      paramNorm: cols[4],
-      layerGradNorm: Array.from({ length: layers }, (_, l) => cols[s + 3 * l]),
-      layerWeightNorm: Array.from({ length: layers }, (_, l) => cols[s + 3 * l + 1]),
-      layerUpdateRatio: Array.from({ length: layers }, (_, l) => cols[s + 3 * l + 2]),
+      loss: col(0),
+      gradNorm: col(1),
+      clippedGradNorm: col(2),
+      lr: col(3),
+      paramNorm: col(4),
+      layerGradNorm: Array.from({ length: layers }, (_, l) => col(s + 3 * l)),
+      layerWeightNorm: Array.from({ length: layers }, (_, l) => col(s + 3 * l + 1)),
+      layerUpdateRatio: Array.from({ length: layers }, (_, l) => col(s + 3 * l + 2)),
       hiddenGradNorms: hiddenRows,
     };
   }
 
+  /** The finished series as blob bytes; shares the buffers when they are exactly full (no more appends then). */
   toBlob(): SeriesBlob {
     const n = this.length;
-    const values = new Float64Array(n * this.cols.length);
-    for (let k = 0; k < this.cols.length; k++) values.set(this.cols[k].subarray(0, n), k * n);
-    const steps = this.steps.slice(0, n);
-    const hidden = this.hidden.slice(0, n * this.shape.hiddenLength);
+    const full = n === this.capacity;
+    let values = this.values;
+    if (!full) {
+      values = new Float64Array(n * this.columns);
+      for (let k = 0; k < this.columns; k++) {
+        values.set(this.values.subarray(k * this.capacity, k * this.capacity + n), k * n);
+      }
+    }
+    const steps = full ? this.steps : this.steps.slice(0, n);
+    const hidden = full ? this.hidden : this.hidden.slice(0, n * this.shape.hiddenLength);
     return {
       shape: this.shape,
       length: n,
-      steps: new Uint8Array(steps.buffer),
-      values: new Uint8Array(values.buffer),
-      hidden: new Uint8Array(hidden.buffer),
+      steps: new Uint8Array(steps.buffer, steps.byteOffset, steps.byteLength),
+      values: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+      hidden: new Uint8Array(hidden.buffer, hidden.byteOffset, hidden.byteLength),
     };
   }
 
+  /** A read-only telemetry over a stored blob (views, not copies, where the bytes are aligned). */
   static fromBlob(blob: SeriesBlob): Telemetry {
     const n = blob.length;
-    const t = new Telemetry(blob.shape, n);
-    t.steps.set(asTyped(blob.steps, Int32Array, n));
-    const values = asTyped(blob.values, Float64Array, n * t.cols.length);
-    for (let k = 0; k < t.cols.length; k++) t.cols[k].set(values.subarray(k * n, (k + 1) * n));
-    t.hidden.set(asTyped(blob.hidden, Float64Array, n * blob.shape.hiddenLength));
+    const t = new Telemetry(blob.shape, 0);
+    t.capacity = n;
+    t.steps = asTyped(blob.steps, Int32Array, n);
+    t.values = asTyped(blob.values, Float64Array, n * t.columns);
+    t.hidden = asTyped(blob.hidden, Float64Array, n * blob.shape.hiddenLength);
     t.length = n;
     return t;
   }
 
   private reserve(needed: number): void {
     if (needed <= this.capacity) return;
-    let cap = this.capacity;
+    let cap = Math.max(1, this.capacity);
     while (cap < needed) cap *= 2;
     cap = Math.max(needed, Math.min(cap, this.maxCapacity));
+    const n = this.length;
     const steps = new Int32Array(cap);
-    steps.set(this.steps.subarray(0, this.length));
-    this.steps = steps;
-    this.cols = this.cols.map((col) => {
-      const grown = new Float64Array(cap);
-      grown.set(col.subarray(0, this.length));
-      return grown;
-    });
+    steps.set(this.steps.subarray(0, n));
+    const values = new Float64Array(cap * this.columns);
+    for (let k = 0; k < this.columns; k++) {
+      values.set(this.values.subarray(k * this.capacity, k * this.capacity + n), k * cap);
+    }
     const hidden = new Float64Array(cap * this.shape.hiddenLength);
-    hidden.set(this.hidden.subarray(0, this.length * this.shape.hiddenLength));
+    hidden.set(this.hidden.subarray(0, n * this.shape.hiddenLength));
+    this.steps = steps;
+    this.values = values;
     this.hidden = hidden;
     this.capacity = cap;
   }

@@ -60,7 +60,7 @@ function job(over: Partial<StoredJob> = {}): StoredJob {
 /** A small series with non-finite values in it, to check the bytes survive as they are. */
 function result(records = 4, hidden = 3): StoredResult {
   const shape = { layerNames: ['W1', 'W2'], layerCount: 2, hiddenLength: hidden };
-  const t = new Telemetry(shape, 1);
+  const t = new Telemetry(shape);
   const width = 1 + 5 + 6 + hidden;
   const rows = new Float64Array(records * width);
   for (let i = 0; i < rows.length; i++) rows[i] = i % width === 0 ? i / width + 1 : Math.sin(i) * 10 ** (i % 7);

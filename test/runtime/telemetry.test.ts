@@ -15,9 +15,13 @@ function rows(from: number, n: number): Float64Array {
   return out;
 }
 
+function bytesOf(a: Float64Array | Int32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
 describe('Telemetry', () => {
   it('appends batches across growth and reads every column back by record', () => {
-    const t = new Telemetry(shape, 1);
+    const t = new Telemetry(shape);
     t.append(rows(0, 3), 3);
     t.append(rows(3, 700), 700);
     expect(t.length).toBe(703);
@@ -43,6 +47,26 @@ describe('Telemetry', () => {
     expect(Array.from(v.steps)).toEqual([5, 6, 7]);
     expect(v.loss[0]).toBe(401);
     expect(v.hiddenGradNorms).toHaveLength(3);
+  });
+
+  it('grows up to maxRecords, no further, and shares its buffers as the blob when full', () => {
+    const t = new Telemetry(shape, 100_000);
+    t.append(rows(0, 300), 300);
+    t.append(rows(300, 99_700), 99_700);
+    expect(t.length).toBe(100_000);
+    const blob = t.toBlob();
+    expect(blob.values.byteLength).toBe(100_000 * 14 * 8);
+    expect(blob.values.buffer.byteLength).toBe(100_000 * 14 * 8);
+    const back = Telemetry.fromBlob(blob).view();
+    const orig = t.view();
+    expect(bytesOf(back.steps).equals(bytesOf(orig.steps))).toBe(true);
+    for (const l of [0, 1, 2])
+      expect(bytesOf(back.layerUpdateRatio[l]).equals(bytesOf(orig.layerUpdateRatio[l]))).toBe(true);
+    expect(back.loss[99_999]).toBe(99_999 * 100 + 1);
+    const small = new Telemetry(shape, 10);
+    small.append(rows(0, 4), 4);
+    expect(small.toBlob().values.buffer.byteLength).toBe(4 * 14 * 8);
+    expect(Telemetry.fromBlob(small.toBlob()).view()).toEqual(small.view());
   });
 
   it('round-trips through its blob, including non-finite values', () => {

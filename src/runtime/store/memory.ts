@@ -33,7 +33,12 @@ export class MemoryJobStore implements JobStore {
     this.open();
     if (!this.jobs.has(job.id)) return;
     this.jobs.set(job.id, structuredClone(job));
-    this.results.set(job.id, structuredClone(result));
+    // Series bytes are immutable once a job has ended: kept as given, not copied.
+    this.results.set(job.id, {
+      series: result.series,
+      nonFinite: structuredClone(result.nonFinite),
+      done: structuredClone(result.done),
+    });
   }
 
   async get(id: string): Promise<StoredJob | null> {
@@ -45,7 +50,7 @@ export class MemoryJobStore implements JobStore {
   async getResult(id: string): Promise<StoredResult | null> {
     this.open();
     const r = this.results.get(id);
-    return r ? structuredClone(r) : null;
+    return r ? { series: r.series, nonFinite: structuredClone(r.nonFinite), done: structuredClone(r.done) } : null;
   }
 
   async list(q: StoreListQuery): Promise<StoredJob[]> {
