@@ -431,6 +431,23 @@ describe('analyze: the weights initParams draws for the request', () => {
     }
   });
 
+  it('the σ_w² of the actual draw matches the scheme: he 2·gain² (sampling error, 5%), orthogonal gain² (1e-12)', () => {
+    const he = analyze(
+      AnalysisRequest.parse({
+        network: { kind: 'mlp', depth: 4, width: 128, activation: 'relu', init: { scheme: 'he', gain: 1 } },
+      }),
+    );
+    // 2 square layers of 128²: the mean of 32768 squared normals has relative std √(2/32768) ≈ 0.8%.
+    expect(Math.abs((he.meanField?.empiricalSigmaW2 ?? 0) / 2 - 1)).toBeLessThan(0.05);
+    const orth = analyze(
+      AnalysisRequest.parse({
+        network: { kind: 'mlp', depth: 3, width: 32, init: { scheme: 'orthogonal', gain: 1.5 } },
+      }),
+    );
+    expect(Math.abs((orth.meanField?.empiricalSigmaW2 ?? 0) - 2.25)).toBeLessThan(1e-12);
+    expect(orth.meanField?.sigmaW2).toBe(2.25);
+  });
+
   it('the same request and seed give identical results; another seed, other weights', () => {
     const req = (seed: number) =>
       AnalysisRequest.parse({ network: { kind: 'mlp', depth: 4, width: 8, init: { scheme: 'he', gain: 1 } }, seed });

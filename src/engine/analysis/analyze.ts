@@ -23,10 +23,12 @@ import {
 import { meanField } from './meanfield.js';
 
 /**
- * Ceiling on the work of one analysis, in multiply-adds as `cost` counts them (≈ 2 s on one core
- * here), because POST /v1/analysis answers synchronously.
+ * Default ceiling on one analysis, in estimated nanoseconds (`cost`): 3 s on a loaded core, about
+ * 1 s unloaded. POST /v1/analysis answers synchronously, so it must stay short.
  */
-export const ANALYSIS_BUDGET = 6e8;
+export const ANALYSIS_BUDGET = 3e9;
+/** ‖W_hh^k‖ for k = 1..T−1 is extra: computed only when it fits in this much more (estimated ns). */
+export const POWERS_BUDGET = 1e9;
 
 /** The full product is returned entry by entry only up to this size. */
 export const PRODUCT_MAX_DIM = 16;
@@ -54,7 +56,8 @@ function layeredCost(dims: Dims[]): number {
     total += cost.svd(d.rows, d.cols);
     if (k > 0) total += cost.multiply(d.rows, d.cols, cols);
     rows = d.rows;
-    total += cost.svd(rows, cols);
+    // P_1 = W_1 reuses the layer's decomposition.
+    if (k > 0) total += cost.svd(rows, cols);
   }
   if (rows === cols && rows <= PRODUCT_MAX_DIM) total += cost.evd(rows);
   return total;
@@ -64,38 +67,42 @@ function recurrentCost(n: RnnNetworkSpec): { base: number; powers: number } {
   const h = n.hidden;
   return {
     base: cost.svd(h, n.inputDim) + cost.svd(h, h) + cost.svd(n.outputDim, h) + cost.evd(h),
+    // W_hh^1 reuses the layer's decomposition.
     powers: Math.max(0, n.seqLength - 2) * (cost.multiply(h, h, h) + cost.svd(h, h)),
   };
 }
 
-/**
- * Problems that make an analysis request impossible to answer (422): over the work budget.
- * Shapes of explicit weights are the engine's `checkSpec`'s to judge.
- */
-export function checkAnalysisBudget(network: NetworkSpec): SpecIssue[] {
-  const over = (work: number) =>
-    `analysis needs about ${work.toExponential(2)} multiply-adds, over the budget of ${ANALYSIS_BUDGET.toExponential(2)}`;
-  if (network.kind === 'rnn') {
-    const work = recurrentCost(network).base;
-    return work > ANALYSIS_BUDGET
-      ? [{ path: ['network', 'hidden'], message: `${over(work)}; use a smaller hidden size` }]
-      : [];
-  }
-  const work = layeredCost(layeredDims(network));
-  return work > ANALYSIS_BUDGET
-    ? [{ path: ['network', 'width'], message: `${over(work)}; use a smaller width or depth` }]
-    : [];
+/** Estimated time of `analyzeParams` for this network, in nanoseconds (see `cost`). */
+export function estimateAnalysis(network: NetworkSpec): number {
+  if (network.kind !== 'rnn') return layeredCost(layeredDims(network));
+  const c = recurrentCost(network);
+  return c.powers <= POWERS_BUDGET ? c.base + c.powers : c.base;
 }
 
-function layerAnalysis(name: string, m: ScaledMatrix): LayerAnalysis {
+/**
+ * Problems that make an analysis request impossible to answer (422): over the time budget.
+ * Shapes of explicit weights are the engine's `checkSpec`'s to judge.
+ */
+export function checkAnalysisBudget(network: NetworkSpec, budget = ANALYSIS_BUDGET): SpecIssue[] {
+  const work = estimateAnalysis(network);
+  if (work <= budget) return [];
+  const over = `analysis would take about ${(work / 1e9).toPrecision(2)} s, over the budget of ${(budget / 1e9).toPrecision(2)} s`;
+  return network.kind === 'rnn'
+    ? [{ path: ['network', 'hidden'], message: `${over}; use a smaller hidden size` }]
+    : [{ path: ['network', 'width'], message: `${over}; use a smaller width or depth` }];
+}
+
+/** The layer's summary, and its mantissa singular values for reuse. */
+function layerAnalysis(name: string, m: ScaledMatrix): [LayerAnalysis, number[]] {
   const sv = mantissaSingularValues(m);
-  return {
+  const layer: LayerAnalysis = {
     name,
     shape: [m.rows, m.cols],
     sigmaMax: encodeNum(ldexp(sv[0], m.exp)),
     sigmaMin: encodeNum(ldexp(sv[sv.length - 1], m.exp)),
     frobenius: encodeNum(frobenius(m)),
   };
+  return [layer, sv];
 }
 
 function productName(k: number): string {
@@ -135,7 +142,22 @@ function sigmaW2Of(init: NetworkSpec['init'], width: number): { sigmaW2: number;
   }
 }
 
-function meanFieldAnalysis(network: Exclude<NetworkSpec, RnnNetworkSpec>): MeanFieldAnalysis | null {
+/** fanIn·mean(W²) pooled over the square (hidden-to-hidden) layers; null when there are none. */
+function empiricalSigmaW2(layers: DenseParams[]): number | null {
+  let sum = 0;
+  let count = 0;
+  for (const l of layers) {
+    if (l.rows !== l.cols) continue;
+    for (let i = 0; i < l.w.length; i++) sum += l.cols * l.w[i] * l.w[i];
+    count += l.w.length;
+  }
+  return count > 0 ? sum / count : null;
+}
+
+function meanFieldAnalysis(
+  network: Exclude<NetworkSpec, RnnNetworkSpec>,
+  layers: DenseParams[],
+): MeanFieldAnalysis | null {
   if (!randomSchemes.has(network.init.scheme)) return null;
   const sw = sigmaW2Of(network.init, network.width);
   if (!sw) return null;
@@ -145,6 +167,7 @@ function meanFieldAnalysis(network: Exclude<NetworkSpec, RnnNetworkSpec>): MeanF
     activation,
     sigmaW2: sw.sigmaW2,
     sigmaW2Source: sw.source,
+    empiricalSigmaW2: empiricalSigmaW2(layers),
     sigmaB2: 0,
     qStar: encodeNum(mf.qStar),
     chi1: encodeNum(mf.chi1),
@@ -162,14 +185,16 @@ function analyzeLayered(
 ): AnalysisResult {
   const mats = layers.map(fromDense);
   const notes: string[] = [];
-  const layerResults = mats.map((m, i) => layerAnalysis(`W${i + 1}`, m));
+  const analysed = mats.map((m, i) => layerAnalysis(`W${i + 1}`, m));
 
   const products: PartialProduct[] = [];
   let P = mats[0];
-  let sv: number[] = [];
+  let sv: number[] = analysed[0][1];
   for (let k = 1; k <= mats.length; k++) {
-    if (k > 1) P = multiply(mats[k - 1], P);
-    sv = mantissaSingularValues(P);
+    if (k > 1) {
+      P = multiply(mats[k - 1], P);
+      sv = mantissaSingularValues(P);
+    }
     products.push({
       k,
       name: productName(k),
@@ -215,12 +240,12 @@ function analyzeLayered(
   return {
     kind: network.kind,
     seed,
-    layers: layerResults,
+    layers: analysed.map(([layer]) => layer),
     products,
     product,
     scaledIdentity,
     recurrent: null,
-    meanField: meanFieldAnalysis(network),
+    meanField: meanFieldAnalysis(network, layers),
     notes,
   };
 }
@@ -234,9 +259,10 @@ function analyzeRnn(
   const hh = fromDense(params.recurrentWeights);
   const hy = fromDense(params.outputWeights);
   const notes: string[] = [];
-  const layers = [layerAnalysis('W_xh', xh), layerAnalysis('W_hh', hh), layerAnalysis('W_hy', hy)];
+  const [hhLayer, hhSv] = layerAnalysis('W_hh', hh);
+  const layers = [layerAnalysis('W_xh', xh)[0], hhLayer, layerAnalysis('W_hy', hy)[0]];
 
-  const lambda1 = ldexp(mantissaSingularValues(hh)[0], hh.exp);
+  const lambda1 = ldexp(hhSv[0], hh.exp);
   // |φ′| ≤ 1 for tanh (sech² ≤ 1), identity and relu alike.
   const gamma = 1;
   const T = network.seqLength;
@@ -251,12 +277,12 @@ function analyzeRnn(
         : `λ₁ = 1/γ: on the boundary between Pascanu et al.'s conditions.`;
 
   let powers: RecurrentAnalysis['powers'] = null;
-  if (recurrentCost(network).base + recurrentCost(network).powers <= ANALYSIS_BUDGET) {
+  if (recurrentCost(network).powers <= POWERS_BUDGET) {
     powers = [];
     let P = hh;
     for (let k = 1; k <= T - 1; k++) {
       if (k > 1) P = multiply(hh, P);
-      powers.push(encodeNum(ldexp(mantissaSingularValues(P)[0], P.exp)));
+      powers.push(encodeNum(k === 1 ? lambda1 : ldexp(mantissaSingularValues(P)[0], P.exp)));
     }
   } else {
     notes.push('‖W_hh^k‖ for k = 1..T−1 is over the work budget for this hidden size and sequence length: omitted.');

@@ -7,9 +7,16 @@ import type { JobSpec } from '../../contract/spec.js';
 import { checkSpec } from '../check.js';
 import { initParams } from '../init.js';
 import type { SpecIssue } from '../types.js';
-import { analyzeParams, checkAnalysisBudget } from './analyze.js';
+import { ANALYSIS_BUDGET, analyzeParams, checkAnalysisBudget } from './analyze.js';
 
-export { ANALYSIS_BUDGET, analyzeParams, checkAnalysisBudget, PRODUCT_MAX_DIM } from './analyze.js';
+export {
+  ANALYSIS_BUDGET,
+  analyzeParams,
+  checkAnalysisBudget,
+  estimateAnalysis,
+  POWERS_BUDGET,
+  PRODUCT_MAX_DIM,
+} from './analyze.js';
 export { gaussianExpectation, meanField } from './meanfield.js';
 
 /** A request that `checkAnalysis` refuses; `issues` name the fields. */
@@ -41,11 +48,12 @@ function specFor(request: AnalysisRequest): JobSpec {
 
 /**
  * Problems that make a schema-valid request impossible (answer 422): explicit weights whose shapes
- * do not fit the network (the engine's `checkSpec`), or a network over ANALYSIS_BUDGET.
+ * do not fit the network (the engine's `checkSpec`), or a network whose analysis would take longer
+ * than `budget` (estimated nanoseconds, default ANALYSIS_BUDGET).
  */
-export function checkAnalysis(request: AnalysisRequest): SpecIssue[] {
+export function checkAnalysis(request: AnalysisRequest, budget = ANALYSIS_BUDGET): SpecIssue[] {
   const shapes = checkSpec(specFor(request));
-  return shapes.length > 0 ? shapes : checkAnalysisBudget(request.network);
+  return shapes.length > 0 ? shapes : checkAnalysisBudget(request.network, budget);
 }
 
 /**
@@ -53,8 +61,8 @@ export function checkAnalysis(request: AnalysisRequest): SpecIssue[] {
  * with the same network and seed starts from). Synchronous and pure; throws AnalysisRefusedError
  * for a request `checkAnalysis` refuses.
  */
-export function analyze(request: AnalysisRequest): AnalysisResult {
-  const issues = checkAnalysis(request);
+export function analyze(request: AnalysisRequest, budget = ANALYSIS_BUDGET): AnalysisResult {
+  const issues = checkAnalysis(request, budget);
   if (issues.length > 0) throw new AnalysisRefusedError(issues);
   return analyzeParams(request.network, initParams(specFor(request)), request.seed);
 }
