@@ -265,6 +265,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     isDraining: () => draining,
     wsMaxBufferBytes: config.wsMaxBufferBytes,
     wsPingMs: config.wsPingMs,
+    wsStallMs: config.wsStallMs,
     keyRing,
     extraRoutes: deps.extraRoutes,
   });

@@ -51,6 +51,7 @@ export const EnvSchema = z.object({
   SHUTDOWN_GRACE_S: num(z.number().min(0).max(3600).default(10)),
   WS_MAX_BUFFER_BYTES: num(integer(1024).default(1 * MiB)),
   WS_PING_MS: num(integer(100).default(15_000)),
+  WS_STALL_MS: num(integer(10).default(10_000)),
   WORKER_MAX_OLD_GEN_MB: num(integer(16).default(512)),
 });
 
@@ -76,6 +77,8 @@ export interface AppConfig {
   shutdownGraceS: number;
   wsMaxBufferBytes: number;
   wsPingMs: number;
+  /** How long a stream may wait for a reader to drain its full buffer before it is cut off. */
+  wsStallMs: number;
   workerMaxOldGenMb: number;
 }
 
@@ -116,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownGraceS: e.SHUTDOWN_GRACE_S,
     wsMaxBufferBytes: e.WS_MAX_BUFFER_BYTES,
     wsPingMs: e.WS_PING_MS,
+    wsStallMs: e.WS_STALL_MS,
     workerMaxOldGenMb: e.WORKER_MAX_OLD_GEN_MB,
   };
 }

@@ -12,6 +12,7 @@ export interface V1Options {
   isDraining(): boolean;
   wsMaxBufferBytes: number;
   wsPingMs: number;
+  wsStallMs: number;
 }
 
 export function jobPath(id: string): string {

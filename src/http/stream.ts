@@ -13,7 +13,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { JobParams, StreamQuery } from '../contract/api.js';
-import { JobEvent, type JobEvent as JobEventT } from '../contract/events.js';
+import { JobEvent } from '../contract/events.js';
 import { errors } from '../errors.js';
 import type { Owner, Subscription } from '../runtime/types.js';
 import { metrics } from './ops.js';
@@ -101,8 +101,11 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =>
       await requireJob(service, request, request.params.id);
       const owner = request.owner;
       const id = request.params.id;
-      const stream = new EventStream(request.query.from, opts.wsMaxBufferBytes, (from, onEvent, onEnd) =>
-        service.subscribe(id, owner, { from, onEvent, onEnd }),
+      const stream = new EventStream(
+        request.query.from,
+        opts.wsMaxBufferBytes,
+        opts.wsStallMs,
+        (from, onEvent, onEnd) => service.subscribe(id, owner, { from, onEvent, onEnd }),
       );
       stream.on('error', (err) => request.log.warn({ err }, 'event stream failed'));
       return reply
@@ -123,15 +126,18 @@ interface SocketContext {
 }
 
 function serveSocket(socket: WebSocket, ctx: SocketContext): void {
-  const { service, wsMaxBufferBytes, wsPingMs } = ctx.opts;
+  const { service, wsMaxBufferBytes, wsPingMs, wsStallMs } = ctx.opts;
   let sub: Subscription | null = null;
   let finished = false;
+  let paused = false;
+  let stall: NodeJS.Timeout | undefined;
   let nextSeq = ctx.from;
   metrics.wsClients.inc();
 
   const finish = (code: number, reason: string) => {
     if (finished) return;
     finished = true;
+    clearTimeout(stall);
     sub?.close();
     socket.close(code, reason);
   };
@@ -168,107 +174,140 @@ function serveSocket(socket: WebSocket, ctx: SocketContext): void {
 
   socket.on('close', () => {
     clearInterval(ping);
+    clearTimeout(stall);
     metrics.wsClients.dec();
     finished = true;
     sub?.close();
   });
   socket.on('error', (err) => ctx.log.warn({ err }, 'websocket error'));
 
-  service
-    .subscribe(ctx.id, ctx.owner, {
-      from: ctx.from,
-      onEvent(event: JobEventT) {
-        if (finished || event.seq < nextSeq) return;
-        nextSeq = event.seq + 1;
-        socket.send(JSON.stringify(event));
-        if (socket.bufferedAmount > wsMaxBufferBytes) {
-          finish(WS_CLOSE.tryAgainLater, `slow consumer: reconnect with from=${nextSeq}`);
-        }
-      },
-      onEnd() {
-        finish(WS_CLOSE.done, 'done');
-      },
-    })
-    .then(
-      (s) => {
-        sub = s;
-        if (s === null) finish(WS_CLOSE.gone, 'no such job');
-        else if (finished) s.close();
-      },
-      (err: unknown) => {
-        ctx.log.warn({ err }, 'subscribe failed');
-        finish(1011, 'internal error');
-      },
-    );
+  // The service pushes events; when the send buffer is full we stop taking them (the service keeps
+  // the history) and resume from `nextSeq` once the buffer has flushed. A reader that does not
+  // drain within WS_STALL_MS is cut off with 1013 and reconnects with `from`.
+  const subscribe = () => {
+    let mine: Subscription | null = null;
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      mine?.close();
+    };
+    service
+      .subscribe(ctx.id, ctx.owner, {
+        from: nextSeq,
+        onEvent(event: JobEvent) {
+          if (finished || stopped || event.seq < nextSeq) return;
+          nextSeq = event.seq + 1;
+          const last = event.type === 'done';
+          socket.send(JSON.stringify(event), () => {
+            if (!paused || finished || last) return;
+            // Everything up to this event reached the kernel: the reader is keeping up again.
+            paused = false;
+            clearTimeout(stall);
+            subscribe();
+          });
+          if (!last && socket.bufferedAmount > wsMaxBufferBytes) {
+            paused = true;
+            stop();
+            stall = setTimeout(
+              () => finish(WS_CLOSE.tryAgainLater, `slow consumer: reconnect with from=${nextSeq}`),
+              wsStallMs,
+            );
+          }
+        },
+        onEnd() {
+          if (!stopped) finish(WS_CLOSE.done, 'done');
+        },
+      })
+      .then(
+        (s) => {
+          mine = s;
+          if (s === null) {
+            finish(WS_CLOSE.gone, 'no such job');
+            return;
+          }
+          if (stopped || finished) s.close();
+          else sub = s;
+        },
+        (err: unknown) => {
+          ctx.log.warn({ err }, 'subscribe failed');
+          finish(1011, 'internal error');
+        },
+      );
+  };
+  subscribe();
 }
 
-type Open = (from: number, onEvent: (event: JobEventT) => void, onEnd: () => void) => Promise<Subscription | null>;
+type Open = (from: number, onEvent: (event: JobEvent) => void, onEnd: () => void) => Promise<Subscription | null>;
 
 /**
  * NDJSON lines of a job's events. Reads are pulled by the HTTP response: when the buffer is full
  * (push returns false) the subscription is dropped, and `_read` resubscribes from the next seq,
- * so the service's event log, not this stream, holds what the reader has not taken yet.
+ * so the service's event log, not this stream, holds what the reader has not taken yet. A reader
+ * that takes nothing for `stallMs` while the buffer is full is cut off.
  */
 class EventStream extends Readable {
   private nextSeq: number;
   private sub: Subscription | null = null;
   private active = false;
   private ended = false;
+  private stall: NodeJS.Timeout | undefined;
 
   constructor(
     from: number,
-    private readonly maxBuffer: number,
+    maxBuffer: number,
+    private readonly stallMs: number,
     private readonly open: Open,
   ) {
-    super({ highWaterMark: Math.min(64 * 1024, maxBuffer) });
+    super({ highWaterMark: Math.max(16 * 1024, maxBuffer) });
     this.nextSeq = from;
   }
 
   override _read(): void {
+    clearTimeout(this.stall);
     if (!this.active && !this.ended) this.subscribe();
   }
 
   private subscribe(): void {
     this.active = true;
-    let paused = false;
-    let sub: Subscription | null = null;
-    const pause = () => {
-      paused = true;
+    let stopped = false;
+    let mine: Subscription | null = null;
+    const stop = () => {
+      stopped = true;
       this.active = false;
-      sub?.close();
+      mine?.close();
     };
     this.open(
       this.nextSeq,
       (event) => {
-        if (paused || this.ended || event.seq < this.nextSeq) return;
+        if (stopped || this.ended || event.seq < this.nextSeq) return;
         this.nextSeq = event.seq + 1;
         const more = this.push(`${JSON.stringify(event)}\n`);
         if (event.type === 'done') {
           this.ended = true;
           this.push(null);
-          pause();
-        } else if (this.readableLength > this.maxBuffer) {
-          this.destroy(new Error('NDJSON reader fell too far behind'));
+          stop();
         } else if (!more) {
-          pause();
+          stop();
+          this.stall = setTimeout(() => this.destroy(new Error('NDJSON reader stalled')), this.stallMs);
         }
       },
       () => {
-        if (paused || this.ended) return;
+        if (stopped || this.ended) return;
         this.ended = true;
         this.push(null);
       },
     ).then(
       (s) => {
-        sub = s;
-        this.sub = s;
+        mine = s;
         if (s === null) {
           if (!this.ended) {
             this.ended = true;
             this.push(null);
           }
-        } else if (paused || this.destroyed) {
+        } else if (stopped || this.destroyed) {
           s.close();
+        } else {
+          this.sub = s;
         }
       },
       (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
@@ -277,6 +316,7 @@ class EventStream extends Readable {
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     this.ended = true;
+    clearTimeout(this.stall);
     this.sub?.close();
     cb(err);
   }

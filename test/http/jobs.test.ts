@@ -207,9 +207,13 @@ describe('list', () => {
     let url: string | null = '/v1/jobs?limit=2&status=succeeded';
     let pages = 0;
     while (url) {
-      const r = await app.inject({ method: 'GET', url });
+      const r: { statusCode: number; body: string; json(): unknown } = await app.inject({ method: 'GET', url });
       expect(r.statusCode, r.body).toBe(200);
-      const page = r.json();
+      const page: {
+        items: { id: string; status: string }[];
+        nextCursor: string | null;
+        links: { next: string | null };
+      } = r.json() as never;
       expect(page.items.length).toBeLessThanOrEqual(2);
       for (const j of page.items) expect(j.status).toBe('succeeded');
       seen.push(...page.items.map((j: { id: string }) => j.id));
