@@ -99,8 +99,8 @@ const badlyScaled: JobSpecInput = {
   training: { steps: 200, batchSize: 128, learningRate: 0.01, optimizer: 'sgd' },
 };
 
-const rnnData = { kind: 'synthetic', samples: 32 } as const;
-const rnnTraining = { steps: 100, batchSize: 32, learningRate: 0.01, optimizer: 'sgd' } as const;
+const rnnData = { kind: 'synthetic', samples: 16 } as const;
+const rnnTraining = { steps: 100, batchSize: 16, learningRate: 0.01, optimizer: 'sgd' } as const;
 const rnnExploding: JobSpecInput = {
   name: 'linear rnn, T = 100, W_hh = 1.05·orthogonal',
   seed: 1,
@@ -124,8 +124,8 @@ const rnnVanishing: JobSpecInput = {
 
 const deepMlp = (activation: 'relu' | 'tanh', init: { scheme: 'he' | 'xavier'; gain: number }) =>
   ({ kind: 'mlp', depth: 20, width: 16, inputDim: 4, outputDim: 1, activation, init }) as const;
-const mlpData = { kind: 'synthetic', samples: 64 } as const;
-const mlpTraining = { steps: 100, batchSize: 64, learningRate: 0.01, optimizer: 'sgd' } as const;
+const mlpData = { kind: 'synthetic', samples: 32 } as const;
+const mlpTraining = { steps: 100, batchSize: 32, learningRate: 0.01, optimizer: 'sgd' } as const;
 const reluExploding: JobSpecInput = {
   name: '20 relu layers, He init × 2',
   seed: 1,
@@ -355,7 +355,7 @@ const catalogue: Preset[] = [
     description:
       'He initialization keeps relu activations at constant scale with σ_w² = 2; gain 2 makes σ_w² = 8, so ' +
       'χ₁ = σ_w²/2 = 4 and gradient norms double per layer (Schoenholz et al. 2017): the backward gain over 20 layers ' +
-      'is ~10^5, the first loss ~10^11, and the run is non-finite at step 2.',
+      'is ~10^5, the first loss ~10^12, and the run is non-finite at step 2.',
     spec: reluExploding,
     mitigated: [
       {
@@ -399,7 +399,7 @@ const catalogue: Preset[] = [
         title: 'Xavier initialization (gain 1)',
         mitigation:
           'init xavier (gain 1): σ_w² = 1, χ₁ = 1, the order-to-chaos boundary where gradients neither vanish nor explode.',
-        expectedOutcome: 'stable',
+        expectedOutcome: 'converged',
         spec: variant(tanhVanishing, { network: deepMlp('tanh', { scheme: 'xavier', gain: 1 }) }),
       },
     ],

@@ -269,11 +269,12 @@ function analyzeRnn(
   const condition: RecurrentAnalysis['condition'] =
     lambda1 < 1 / gamma ? 'vanishing-guaranteed' : lambda1 > 1 / gamma ? 'exploding-possible' : 'boundary';
   const bound = (gamma * lambda1) ** (T - 1);
+  const fmt = (x: number) => String(Number(x.toPrecision(6)));
   const message =
     condition === 'vanishing-guaranteed'
-      ? `λ₁ = ${lambda1.toPrecision(6)} < 1/γ = ${1 / gamma}: gradients through time vanish (a sufficient condition, Pascanu et al. 2013); ‖∂h_T/∂h_1‖ ≤ λ₁^(T−1) = ${bound.toPrecision(4)}.`
+      ? `λ₁ = ${fmt(lambda1)} < 1/γ = ${1 / gamma}: gradients through time vanish (a sufficient condition, Pascanu et al. 2013); ‖∂h_T/∂h_1‖ ≤ λ₁^(T−1) = ${fmt(bound)}.`
       : condition === 'exploding-possible'
-        ? `λ₁ = ${lambda1.toPrecision(6)} > 1/γ = ${1 / gamma}: gradients through time can explode (the necessary condition holds; not a guarantee, Pascanu et al. 2013).`
+        ? `λ₁ = ${fmt(lambda1)} > 1/γ = ${1 / gamma}: gradients through time can explode (the necessary condition holds; not a guarantee, Pascanu et al. 2013).`
         : `λ₁ = 1/γ: on the boundary between Pascanu et al.'s conditions.`;
 
   let powers: RecurrentAnalysis['powers'] = null;
