@@ -26,6 +26,8 @@ export interface WorkerTask {
   port: MessagePort;
   /** Int32Array over a SharedArrayBuffer: non-zero asks the run to stop between steps. */
   stop: Int32Array;
+  /** The most records the run can make (engine `estimateWork().records`). */
+  maxRecords: number;
 }
 
 export interface WorkerResult {

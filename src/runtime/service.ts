@@ -432,7 +432,7 @@ export class EmbeddedJobService implements JobService {
       }
     });
     const task = this.pool.run(
-      { spec: live.job.spec, port: port2, stop: live.stop! },
+      { spec: live.job.spec, port: port2, stop: live.stop!, maxRecords: live.maxRecords },
       { transferList: [port2], signal: live.abort!.signal },
     );
     return task.then(

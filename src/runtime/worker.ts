@@ -12,19 +12,23 @@ const BATCH_RECORDS = 512;
 const FLUSH_MS = 15;
 
 export default function runTask(task: WorkerTask): WorkerResult {
-  const { spec, port, stop } = task;
+  const { spec, port, stop, maxRecords } = task;
   let shape: RowShape | null = null;
   let width = 0;
   let rows: Float64Array | null = null;
   let n = 0;
+  let sent = 0;
   let firstPendingAt = 0;
+  // Never allocate more rows than the run can still record: short jobs make short buffers.
+  const batchBuffer = () => new Float64Array(Math.max(1, Math.min(BATCH_RECORDS, maxRecords - sent)) * width);
 
   const post = (msg: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(msg, transfer ?? []);
   const flush = () => {
     if (n === 0 || rows === null) return;
-    const out = n === BATCH_RECORDS ? rows : rows.slice(0, n * width);
-    post({ t: 'batch', n, rows: out }, [out.buffer as ArrayBuffer]);
-    rows = new Float64Array(BATCH_RECORDS * width);
+    // The whole buffer moves (no copy); the receiver reads its first n rows.
+    post({ t: 'batch', n, rows }, [rows.buffer as ArrayBuffer]);
+    sent += n;
+    rows = batchBuffer();
     n = 0;
   };
 
@@ -36,7 +40,7 @@ export default function runTask(task: WorkerTask): WorkerResult {
         hiddenLength: series.hiddenGradNorms?.[index]?.length ?? 0,
       };
       width = rowWidth(shape);
-      rows = new Float64Array(BATCH_RECORDS * width);
+      rows = batchBuffer();
       post({ t: 'shape', ...shape });
     }
     const r = rows!;
@@ -57,7 +61,7 @@ export default function runTask(task: WorkerTask): WorkerResult {
     }
     if (n === 0) firstPendingAt = performance.now();
     n++;
-    if (n === BATCH_RECORDS || performance.now() - firstPendingAt >= FLUSH_MS) flush();
+    if ((n + 1) * width > r.length || performance.now() - firstPendingAt >= FLUSH_MS) flush();
   };
 
   const output = simulate(spec, {
