@@ -38,6 +38,8 @@ export interface AppDeps {
   service?: JobService;
   /** Routes under /v1 that are registered as well (same options as the job routes). */
   extraRoutes?: FastifyPluginAsync<V1Options>[];
+  /** Where log lines go (default stdout); tests read them. */
+  logStream?: { write(line: string): void };
 }
 
 /** What the app exposes to the server entry (src/server.ts) and to the ops routes. */
@@ -86,6 +88,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
               paths: ['req.headers.authorization', 'headers.authorization', 'request.headers.authorization'],
               censor: '[redacted]',
             },
+            ...(deps.logStream ? { stream: deps.logStream } : {}),
           },
     bodyLimit: config.bodyLimit,
     // A client may pass its own request id for tracing, but only a tame one: it goes into logs.
