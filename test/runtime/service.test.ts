@@ -61,6 +61,20 @@ describe('job lifecycle and events', () => {
     expect(await resumed).toEqual(all.slice(150));
   });
 
+  it('gives the partial series of a running job as its result', async () => {
+    const rt = await fx.runtime({ workers: 1 });
+    const job = await rt.submit(longSpec(), null);
+    await until(rt, job.id, (e) => e.seq >= 100);
+    const partial = (await rt.result(job.id, null))!;
+    expect(partial.job.status).toBe('running');
+    expect(partial.summary).toBeNull();
+    const n = partial.series.steps.length;
+    expect(n).toBeGreaterThanOrEqual(101);
+    expect(partial.series.steps).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(partial.job.progress.step).toBeGreaterThanOrEqual(n);
+    await rt.cancel(job.id, null);
+  });
+
   it('puts the nonfinite event right after the step event of its step', async () => {
     const rt = await fx.runtime();
     // Gain 3 over 8 layers with a large learning rate overflows within a few steps.
@@ -187,6 +201,11 @@ describe('isolation and limits', () => {
     expect(big).toMatchObject({ code: 'GL_ERR_OVER_BUDGET', statusCode: 422 });
     expect(big.message).toMatch(/maxWorkFlops = 1\.000e\+6/);
     expect(big.errors[0].path).toBe('training.steps');
+
+    const tight = await fx.runtime({ maxJobBytes: 10_000 });
+    const heavy = await tight.submit(spec({ training: { steps: 5000 } }), null).catch((e) => e);
+    expect(heavy).toMatchObject({ code: 'GL_ERR_OVER_BUDGET', statusCode: 422 });
+    expect(heavy.message).toMatch(/maxJobBytes = 1\.000e\+4/);
     expect(rt.stats().byStatus.queued).toBe(0);
   });
 
