@@ -7,7 +7,7 @@
  *    server still answers reads and streams, so clients watching a running job see it finish;
  * 2. the job service closes: running jobs get SHUTDOWN_GRACE_S to finish, the rest stay queued
  *    in the store for the next start, the store is closed;
- * 3. the app closes: the listener stops, WebSockets are closed with 1001 by the app's onClose hooks;
+ * 3. the app closes: the listener stops, WebSockets are closed with 1001 by the app's close hooks;
  * 4. exit 0. A second signal, or a shutdown that overruns its grace by far, exits 1 at once.
  */
 import { pino } from 'pino';
