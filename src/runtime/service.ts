@@ -65,6 +65,7 @@ export class EmbeddedJobService implements JobService {
   private stepsComputed = 0;
   private draining = false;
   private closed = false;
+  private closing: Promise<void> | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
   private retentionChain: Promise<void> = Promise.resolve();
 
@@ -264,10 +265,14 @@ export class EmbeddedJobService implements JobService {
     return () => this.endListeners.delete(listener);
   }
 
-  async close(options: { graceMs?: number } = {}): Promise<void> {
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    this.closing ??= this.shutDown(options.graceMs ?? 0);
+    return this.closing;
+  }
+
+  private async shutDown(graceMs: number): Promise<void> {
     if (this.closed) return;
     this.draining = true;
-    const graceMs = options.graceMs ?? 0;
     if (this.running.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
