@@ -65,12 +65,24 @@ export class Rng {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** Uniform integer in [0, n), n ≤ 2^32, without modulo bias (rejection). */
+  /**
+   * Uniform integer in [0, n) without bias, n ≤ 2^32 (Lemire 2019, "Fast random integer
+   * generation in an interval"): below 2^21, x·n is exact in a double, its high 32 bits are the
+   * draw, and the rare low parts below (2^32 − n) mod n are rejected.
+   */
   below(n: number): number {
-    const limit = 4294967296 - (4294967296 % n);
+    if (n >= 2097152) {
+      const limit = 4294967296 - (4294967296 % n);
+      for (;;) {
+        const x = this.nextU32();
+        if (x < limit) return x % n;
+      }
+    }
     for (;;) {
-      const x = this.nextU32();
-      if (x < limit) return x % n;
+      const m = this.nextU32() * n;
+      const hi = Math.floor(m / 4294967296);
+      const lo = m - hi * 4294967296;
+      if (lo >= n || lo >= (4294967296 - n) % n) return hi;
     }
   }
 

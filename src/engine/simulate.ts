@@ -27,6 +27,16 @@ export interface SimulateOptions {
   backend?: Backend;
 }
 
+function faultAt(
+  step: number,
+  tensor: NonFiniteInfo['tensor'],
+  layer: string | null,
+  where: string,
+  value: number,
+): NonFiniteInfo {
+  return { step, tensor, layer, where, value: encodeNum(value) };
+}
+
 type Clip = { kind: 'clip-norm'; value: number } | { kind: 'clip-value'; value: number };
 
 /**
@@ -150,7 +160,8 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
 
     stepsRun = step;
     let faultNow = false;
-    if (nonFinite === null) {
+    // A non-finite entry or overflowing square makes one of these four non-finite; only then search.
+    if (nonFinite === null && !(model.activationProbe === 0 && Number.isFinite(loss + gradNorm + paramNorm))) {
       nonFinite = findNonFinite(step, loss, gradNorm, paramNorm);
       faultNow = nonFinite !== null;
     }
@@ -204,13 +215,8 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
   return { series, summary, status: stoppedByHook ? 'stopped' : 'completed' };
 
   function findNonFinite(step: number, loss: number, gradNorm: number, paramNorm: number): NonFiniteInfo | null {
-    const info = (tensor: NonFiniteInfo['tensor'], layer: string | null, where: string, value: number) => ({
-      step,
-      tensor,
-      layer,
-      where,
-      value: encodeNum(value),
-    });
+    const info = (tensor: NonFiniteInfo['tensor'], layer: string | null, where: string, value: number) =>
+      faultAt(step, tensor, layer, where, value);
     if (Number.isNaN(model.activationProbe)) {
       const a = model.locateActivation();
       if (a) return info('activation', a.layer, a.where, a.value);
