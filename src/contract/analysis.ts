@@ -88,12 +88,11 @@ export const RecurrentAnalysis = z
 export const MeanFieldAnalysis = z
   .object({
     activation: z.enum(['identity', 'tanh', 'relu', 'sigmoid']),
-    sigmaW2: z.number().describe('σ_w² = fanIn·Var(W) of a hidden (width×width) layer, from the scheme.'),
+    sigmaW2: Num.describe('σ_w² = fanIn·Var(W) of a hidden (width×width) layer, from the scheme.'),
     sigmaW2Source: z.string().describe('How σ_w² follows from the init scheme.'),
-    empiricalSigmaW2: z
-      .number()
-      .nullable()
-      .describe('fanIn·mean(W²) over the drawn width×width layers (null when there are none): the draw’s σ_w².'),
+    empiricalSigmaW2: Num.nullable().describe(
+      'fanIn·mean(W²) over the drawn width×width layers (null when there are none): the draw’s σ_w².',
+    ),
     sigmaB2: z.number().describe('σ_b²: 0, biases start at zero.'),
     qStar: Num.describe('Fixed point of q ← σ_w²·E[φ(√q·z)²] + σ_b², iterated from q = 1.'),
     chi1: Num.describe('χ₁ = σ_w²·E[φ′(√q*·z)²] (Schoenholz et al. 2017).'),

@@ -438,13 +438,13 @@ describe('analyze: the weights initParams draws for the request', () => {
       }),
     );
     // 2 square layers of 128²: the mean of 32768 squared normals has relative std √(2/32768) ≈ 0.8%.
-    expect(Math.abs((he.meanField?.empiricalSigmaW2 ?? 0) / 2 - 1)).toBeLessThan(0.05);
+    expect(Math.abs(n(he.meanField?.empiricalSigmaW2) / 2 - 1)).toBeLessThan(0.05);
     const orth = analyze(
       AnalysisRequest.parse({
         network: { kind: 'mlp', depth: 3, width: 32, init: { scheme: 'orthogonal', gain: 1.5 } },
       }),
     );
-    expect(Math.abs((orth.meanField?.empiricalSigmaW2 ?? 0) - 2.25)).toBeLessThan(1e-12);
+    expect(Math.abs(n(orth.meanField?.empiricalSigmaW2) - 2.25)).toBeLessThan(1e-12);
     expect(orth.meanField?.sigmaW2).toBe(2.25);
   });
 

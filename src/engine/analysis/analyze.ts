@@ -118,6 +118,8 @@ function power(gain: number, p: number): number {
   return x;
 }
 
+const num = (x: number | null) => (x === null ? null : encodeNum(x));
+
 const randomSchemes = new Set(['gaussian', 'xavier', 'he', 'orthogonal']);
 
 /** σ_w² = fanIn·Var(W) of a width×width hidden layer under the init scheme. */
@@ -165,9 +167,9 @@ function meanFieldAnalysis(
   const mf = meanField(activation, sw.sigmaW2, 0);
   return {
     activation,
-    sigmaW2: sw.sigmaW2,
+    sigmaW2: encodeNum(sw.sigmaW2),
     sigmaW2Source: sw.source,
-    empiricalSigmaW2: empiricalSigmaW2(layers),
+    empiricalSigmaW2: num(empiricalSigmaW2(layers)),
     sigmaB2: 0,
     qStar: encodeNum(mf.qStar),
     chi1: encodeNum(mf.chi1),

@@ -48,8 +48,8 @@ function renormalize(s: ScaledMatrix): ScaledMatrix {
   const m = maxAbs(s.a);
   if (!(m > 0) || !Number.isFinite(m) || (m >= 2 ** -RANGE && m <= 2 ** RANGE)) return s;
   const shift = Math.floor(Math.log2(m));
-  const f = ldexp(1, -shift);
-  for (let i = 0; i < s.a.length; i++) s.a[i] *= f;
+  // 2^-shift itself overflows when the entries are subnormal (shift down to −1074): scale in steps.
+  for (let i = 0; i < s.a.length; i++) s.a[i] = ldexp(s.a[i], -shift);
   s.exp += shift;
   return s;
 }
