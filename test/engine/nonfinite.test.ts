@@ -121,7 +121,8 @@ describe('divergence to non-finite values in float64', () => {
       data: { kind: 'synthetic', featureScales: [1e10, 1, 1, 1] },
       training: { steps: 4, dtype: 'float64' },
     });
-    expect(reports[0]).toMatchObject({ step: 1, tensor: 'activation', layer: 'W1', value: 'Infinity' });
+    expect(reports[0]).toMatchObject({ step: 1, tensor: 'activation', layer: 'W1' });
+    expect(['Infinity', '-Infinity']).toContain(reports[0].value);
     expect(out.summary.outcome).toBe('nonfinite');
   });
 
