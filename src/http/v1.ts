@@ -3,6 +3,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthOptions, authHook } from './auth.js';
+import { catalogRoutes } from './catalog.js';
 import { jobRoutes } from './jobs.js';
 import type { V1Options } from './shared.js';
 import { streamRoutes } from './stream.js';
@@ -27,5 +28,6 @@ export const v1Routes: FastifyPluginAsync<V1PluginOptions> = async (app, opts) =
   const { prefix: _prefix, ...routeOpts } = opts as V1PluginOptions & { prefix?: string };
   await app.register(jobRoutes, routeOpts);
   await app.register(streamRoutes, routeOpts);
+  await app.register(catalogRoutes, routeOpts);
   for (const extra of opts.extraRoutes ?? []) await app.register(extra, routeOpts);
 };
