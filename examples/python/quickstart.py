@@ -91,6 +91,16 @@ def fmt(x):
     return f"{x:.6g}"
 
 
+def cell(text):
+    """A CSV cell for the table: numbers to 6 significant digits, the rest as they are."""
+    if text in ("NaN", "Infinity", "-Infinity"):
+        return text
+    try:
+        return fmt(float(text))
+    except ValueError:
+        return text
+
+
 def main():
     base = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("GRADIENT_LAB_URL", "http://localhost:8080")
     client = Client(base, os.environ.get("GRADIENT_LAB_API_KEY"))
@@ -146,7 +156,7 @@ def main():
     print("  ".join(f"{c:>14}" for c in show))
     table = rows if len(rows) <= 10 else rows[:5] + [{c: "..." for c in show}] + rows[-5:]
     for row in table:
-        print("  ".join(f"{row[c]:>14}" for c in show))
+        print("  ".join(f"{cell(row[c]):>14}" for c in show))
     print(f"\n{len(rows)} rows x {len(columns)} columns from /v1/jobs/{job_id}/result?format=csv")
 
 
