@@ -160,9 +160,13 @@ function attribute(request: SweepRequest, index: number, fieldPath: string): str
  * Validates every cell and the budgets. Throws GL_ERR_SWEEP_INVALID (422) carrying `errors`
  * ({path, message}, paths into the request such as "axes.1.values.3") when a path names no field,
  * a value is refused (the message names the cell and the field), or the grid is over the cell or
- * work budget.
+ * work budget. `onCell` sees every valid cell's spec as it is built (one parse per cell).
  */
-export function expandSweep(request: SweepRequest, budget: SweepBudget = {}): ExpandedSweep {
+export function expandSweep(
+  request: SweepRequest,
+  budget: SweepBudget = {},
+  onCell?: (index: number, spec: JobSpec) => void,
+): ExpandedSweep {
   const maxCells = budget.maxCells ?? SWEEP_LIMITS.cells;
   const maxWorkFlops = budget.maxWorkFlops ?? SWEEP_LIMITS.workFlops;
   const shape = gridShape(request);
@@ -212,6 +216,7 @@ export function expandSweep(request: SweepRequest, budget: SweepBudget = {}): Ex
       }
       continue;
     }
+    onCell?.(index, cell.spec);
     const flops = estimateWork(cell.spec).flops;
     if (budget.maxCellFlops !== undefined && flops > budget.maxCellFlops && overCell === null)
       overCell = {

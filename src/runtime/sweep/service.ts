@@ -215,11 +215,11 @@ class SweepServiceImpl implements SweepService {
 
   async create(request: SweepRequest, owner: Owner): Promise<SweepView> {
     if (this.closed) throw new errors.DRAINING();
-    const { shape, total } = expandSweep(request, this.budget);
     const cache = new Map<string, number | null>();
     const cells: SweepCell[] = [];
-    for (let i = 0; i < total; i++)
-      cells.push(pendingCell(i, cellValues(request, i), predictCell(cellSpec(request, i), cache)));
+    const { shape } = expandSweep(request, this.budget, (i, spec) => {
+      cells.push(pendingCell(i, cellValues(request, i), predictCell(spec, cache)));
+    });
     const stored: StoredSweep = {
       id: newId(),
       owner,
@@ -235,7 +235,7 @@ class SweepServiceImpl implements SweepService {
     };
     this.store.insert(stored, cells);
     const a = this.activate(stored, cells);
-    this.log?.info({ sweepId: a.id, cells: total }, 'sweep created');
+    this.log?.info({ sweepId: a.id, cells: cells.length }, 'sweep created');
     this.pump(a);
     return (await this.get(a.id, owner))!;
   }

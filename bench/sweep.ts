@@ -1,0 +1,192 @@
+/**
+ * `npm run bench:sweep`: a 10,000-cell sweep of 200-step textbook jobs (W = gain·I, gain × depth ×
+ * clipping) on a real server with 2 workers, driven over HTTP, against the engine's in-process
+ * rate for the same cells × workers; and the server's resident memory while it runs.
+ *
+ *   npm run bench:sweep                 # the full 10,000 cells
+ *   npm run bench:sweep -- --cells 2000 # a smaller grid (fewer gains), same shape otherwise
+ *
+ * The server runs in a child process (this file with --serve) so its RSS is its own.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SweepRequest, type SweepRequestInput } from '../src/contract/sweep.js';
+import { simulate } from '../src/engine/index.js';
+import { cellSpec, expandSweep } from '../src/runtime/sweep/expand.js';
+
+const WORKERS = 2;
+const STEPS = 200;
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function grid(cells: number): SweepRequestInput {
+  const depths = Array.from({ length: 50 }, (_, i) => i + 1);
+  const gainsCount = Math.max(1, Math.round(cells / (depths.length * 2)));
+  const gains = Array.from({ length: gainsCount }, (_, i) => 0.5 + i / Math.max(1, gainsCount - 1));
+  return {
+    name: `bench: ${gainsCount * depths.length * 2} textbook cells`,
+    base: {
+      seed: 1,
+      network: { kind: 'linear', depth: 10, width: 2, init: { scheme: 'scaled-identity', gain: 1 } },
+      data: { kind: 'synthetic', samples: 64 },
+      training: { steps: STEPS, batchSize: 32, learningRate: 0.01 },
+    },
+    axes: [
+      { path: 'network.init.gain', values: gains },
+      { path: 'network.depth', values: depths },
+      { path: 'mitigations', values: [[], [{ kind: 'clip-norm', maxNorm: 1 }]], labels: ['none', 'clip-norm 1'] },
+    ],
+  };
+}
+
+async function serve(): Promise<void> {
+  const { buildApp } = await import('../src/app.js');
+  const { loadConfig } = await import('../src/config.js');
+  const { sweepRoutes } = await import('../src/http/sweeps.js');
+  const config = loadConfig(process.env);
+  const app = await buildApp(config, { extraRoutes: [sweepRoutes({ dataDir: config.dataDir })] });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const report = () => process.stdout.write(`${JSON.stringify({ rss: process.memoryUsage().rss })}\n`);
+  const timer = setInterval(report, 250);
+  process.stdout.write(`${JSON.stringify({ address })}\n`);
+  process.once('SIGTERM', async () => {
+    clearInterval(timer);
+    await app.close();
+    process.stdout.write(`${JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024 })}\n`);
+    process.exit(0);
+  });
+}
+
+interface Child {
+  address: Promise<string>;
+  rss: number[];
+  maxRss: Promise<number>;
+  stop(): void;
+}
+
+function startServer(dataDir: string): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
+    env: { ...process.env, WORKERS: String(WORKERS), DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const rss: number[] = [];
+  let resolveAddress!: (a: string) => void;
+  let resolveMax!: (n: number) => void;
+  const address = new Promise<string>((r) => {
+    resolveAddress = r;
+  });
+  const maxRss = new Promise<number>((r) => {
+    resolveMax = r;
+  });
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (!line.startsWith('{')) continue;
+      const msg = JSON.parse(line);
+      if (msg.address) resolveAddress(msg.address);
+      if (msg.rss) rss.push(msg.rss);
+      if (msg.maxRss) resolveMax(msg.maxRss);
+    }
+  });
+  return { address, rss, maxRss, stop: () => child.kill('SIGTERM') };
+}
+
+async function main(): Promise<void> {
+  const cells = Number(arg('--cells') ?? 10_000);
+  const input = grid(cells);
+  const request = SweepRequest.parse(input);
+  const { total } = expandSweep(request);
+
+  // In-process reference: every 10th cell (the grid is uniform over its axes), one thread.
+  const sample = Array.from({ length: Math.ceil(total / 10) }, (_, k) => k * 10);
+  for (const i of sample.slice(0, 50)) simulate(cellSpec(request, i)); // warm-up
+  const t0 = performance.now();
+  for (const i of sample) simulate(cellSpec(request, i));
+  const inProcessPerThread = sample.length / ((performance.now() - t0) / 1000);
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'gl-bench-sweep-'));
+  const server = startServer(dataDir);
+  try {
+    const base = await server.address;
+    const rssAtStart = server.rss.at(-1) ?? 0;
+    const t1 = performance.now();
+    const created = await fetch(`${base}/v1/sweeps`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(input),
+    });
+    if (created.status !== 202) throw new Error(`POST /v1/sweeps: ${created.status} ${await created.text()}`);
+    const sweep = (await created.json()) as { id: string };
+    const tCreated = performance.now();
+    const events = await fetch(`${base}/v1/sweeps/${sweep.id}/events`);
+    let seen = 0;
+    let done: { status: string } | null = null;
+    let rest = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of events.body as unknown as AsyncIterable<Uint8Array>) {
+      rest += decoder.decode(chunk, { stream: true });
+      const lines = rest.split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line) continue;
+        const e = JSON.parse(line);
+        if (e.type === 'cell') seen++;
+        else done = e;
+      }
+    }
+    const seconds = (performance.now() - t1) / 1000;
+    const csv = await (await fetch(`${base}/v1/sweeps/${sweep.id}?format=csv`)).text();
+    const rows = csv.trimEnd().split('\n').length - 1;
+    server.stop();
+    const maxRss = await server.maxRss;
+    const endToEnd = seen / seconds;
+    const reference = inProcessPerThread * WORKERS;
+    const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+    const rssSamples = server.rss;
+    const q = (f: number) => rssSamples[Math.min(rssSamples.length - 1, Math.floor(f * (rssSamples.length - 1)))] ?? 0;
+    console.log(
+      `sweep: ${total} cells × ${STEPS} steps (linear, width 2, depth 1–50, clip or not), ${WORKERS} workers`,
+    );
+    console.log('| measure | value |');
+    console.log('|---|---|');
+    console.log(`| cells run (events / CSV rows) | ${seen} / ${rows} (done: ${done?.status}) |`);
+    console.log(`| create (validate, expand, store) | ${((tCreated - t1) / 1000).toFixed(2)} s |`);
+    console.log(`| end to end | ${seconds.toFixed(1)} s, ${endToEnd.toFixed(0)} cells/s |`);
+    console.log(`| engine in-process, 1 thread (${sample.length} cells) | ${inProcessPerThread.toFixed(0)} cells/s |`);
+    console.log(`| × ${WORKERS} workers | ${reference.toFixed(0)} cells/s |`);
+    console.log(`| end to end / in-process × workers | ${((100 * endToEnd) / reference).toFixed(0)}% |`);
+    console.log(
+      `| server RSS: start / 25% / 50% / 75% / end / peak | ${mib(rssAtStart)} / ${mib(q(0.25))} / ${mib(q(0.5))} / ${mib(q(0.75))} / ${mib(q(1))} / ${mib(maxRss)} MiB |`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'sweep',
+        cells: total,
+        steps: STEPS,
+        workers: WORKERS,
+        seconds,
+        cellsPerSec: endToEnd,
+        inProcessCellsPerSecPerThread: inProcessPerThread,
+        ratio: endToEnd / reference,
+        peakRssBytes: maxRss,
+        rssSamplesMiB: [rssAtStart, q(0.25), q(0.5), q(0.75), q(1)].map((b) => Math.round(b / 2 ** 20)),
+      }),
+    );
+    if (seen !== total || rows !== total) process.exitCode = 1;
+  } finally {
+    server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes('--serve')) await serve();
+else await main();
