@@ -544,12 +544,13 @@ async function downloadCsv(id) {
 
 async function loadPresets() {
   const select = $('#preset');
+  let loadError = null;
   try {
     const body = await api('/v1/presets');
     state.presets = Array.isArray(body) ? body : (body.items ?? body.presets ?? []);
   } catch (err) {
     state.presets = [];
-    form.showErrors([], `Could not load the presets: ${err.message}`);
+    loadError = err;
   }
   select.replaceChildren();
   const custom = document.createElement('option');
@@ -569,6 +570,8 @@ async function loadPresets() {
     form.setSpec({ network: { kind: 'linear', depth: 10, width: 2, init: { scheme: 'scaled-identity', gain: 1.5 } } });
     renderCompareChoices();
   }
+  // After setSpec, which clears the form's messages.
+  if (loadError) form.showErrors([], `Could not load the presets: ${loadError.message}`);
 }
 
 function applyPreset() {
