@@ -83,12 +83,13 @@ export async function until(
   rt: EmbeddedJobService,
   id: string,
   pred: (e: JobEvent) => boolean,
+  from = 0,
 ): Promise<{ event: JobEvent; seen: JobEvent[] }> {
   const seen: JobEvent[] = [];
   const { promise, resolve, reject } = deferred<{ event: JobEvent; seen: JobEvent[] }>();
   let found = false;
   const sub = await rt.subscribe(id, null, {
-    from: 0,
+    from,
     onEvent(e) {
       if (found) return;
       seen.push(e);
