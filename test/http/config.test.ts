@@ -1,0 +1,77 @@
+/**
+ * The environment configuration: laptop defaults, empty means default, and a bad value names
+ * its variable.
+ */
+import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('has defaults that work on a laptop', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      logLevel: 'info',
+      workers: os.availableParallelism(),
+      dataDir: './data',
+      jobTtlMs: null,
+      maxJobs: null,
+      apiKeys: [],
+      corsOrigins: [],
+      shutdownGraceS: 10,
+      wsPingMs: 15_000,
+    });
+  });
+
+  it('reads values, lists and units', () => {
+    const c = loadConfig({
+      PORT: '9000',
+      WORKERS: '3',
+      DATA_DIR: ':memory:',
+      JOB_TTL: '3600',
+      MAX_JOBS: '50',
+      API_KEYS: ' a , b,,',
+      CORS_ORIGINS: 'https://x.example',
+      MAX_WORK_FLOPS: '1e9',
+    });
+    expect(c).toMatchObject({
+      port: 9000,
+      workers: 3,
+      dataDir: null,
+      jobTtlMs: 3_600_000,
+      maxJobs: 50,
+      apiKeys: ['a', 'b'],
+      corsOrigins: ['https://x.example'],
+      maxWorkFlops: 1e9,
+    });
+  });
+
+  it('treats empty values as unset', () => {
+    const c = loadConfig({ PORT: '', JOB_TTL: ' ', API_KEYS: '', WORKERS: '' });
+    expect(c.port).toBe(8080);
+    expect(c.jobTtlMs).toBeNull();
+    expect(c.apiKeys).toEqual([]);
+    expect(c.workers).toBe(os.availableParallelism());
+  });
+
+  it.each([
+    ['PORT', 'http'],
+    ['PORT', '70000'],
+    ['WORKERS', '0'],
+    ['WORKERS', '1.5'],
+    ['LOG_LEVEL', 'loud'],
+    ['MAX_QUEUE', '-1'],
+    ['BODY_LIMIT', 'NaN'],
+    ['SHUTDOWN_GRACE_S', 'soon'],
+    ['JOB_TTL', '0'],
+  ])('refuses %s=%s, naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      expect((err as ConfigError).problems.map((p) => p.variable)).toEqual([name]);
+      expect((err as Error).message).toContain(name);
+    }
+  });
+});

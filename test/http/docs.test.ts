@@ -1,0 +1,39 @@
+/**
+ * docs/api.md documents every error code in src/errors.ts and every configuration variable.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { EnvSchema } from '../../src/config.js';
+import { errors } from '../../src/errors.js';
+
+const doc = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+
+function tableRows(heading: string): string[][] {
+  const section = doc.split(/^## /m).find((s) => s.startsWith(heading));
+  if (!section) throw new Error(`docs/api.md has no "## ${heading}" section`);
+  return section
+    .split('\n')
+    .filter((l) => /^\|\s*`/.test(l))
+    .map((l) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
+}
+
+describe('docs/api.md', () => {
+  it('lists every error code with its status', () => {
+    const rows = new Map(tableRows('Errors').map(([code, status]) => [code!.replaceAll('`', ''), Number(status)]));
+    for (const E of Object.values(errors)) {
+      const e = new E('x', 'y');
+      expect(rows.get(e.code), `${e.code} is not in docs/api.md's error table`).toBe(e.statusCode);
+    }
+    expect(rows.size).toBe(Object.keys(errors).length);
+  });
+
+  it('lists every configuration variable', () => {
+    const vars = tableRows('Configuration').map(([name]) => name!.replaceAll('`', ''));
+    expect(vars.sort()).toEqual(Object.keys(EnvSchema.shape).sort());
+  });
+});
