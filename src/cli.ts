@@ -5,7 +5,6 @@
  * included), 2 unusable input (bad arguments, unreadable file, invalid JSON or spec).
  */
 import { readFileSync } from 'node:fs';
-import { encodeNum } from './contract/events.js';
 import { JobSpec } from './contract/spec.js';
 import { checkSpec, seriesToJson, simulate, stepEventAt } from './engine/index.js';
 
@@ -89,7 +88,7 @@ async function run(args: string[]): Promise<number> {
       ? {}
       : {
           onRecord: (series, i) => emit(stepEventAt(series, i)),
-          onNonFinite: (info) => emit({ type: 'nonfinite', ...info, value: encodeNum(Number(info.value)) }),
+          onNonFinite: (info) => emit({ type: 'nonfinite', ...info }),
         },
   );
   if (wantResult) {
