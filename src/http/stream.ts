@@ -22,6 +22,7 @@ import { problems, requireJob, type V1Options } from './shared.js';
 /** WebSocket close codes this server uses. */
 export const WS_CLOSE = {
   done: 1000,
+  /** Server shutting down, or the stream was interrupted before `done`: reconnect with `from`. */
   goingAway: 1001,
   /** The client read too slowly; reconnect with `from` = the last seq received + 1. */
   tryAgainLater: 1013,
@@ -132,6 +133,7 @@ function serveSocket(socket: WebSocket, ctx: SocketContext): void {
   let paused = false;
   let stall: NodeJS.Timeout | undefined;
   let nextSeq = ctx.from;
+  let sawDone = false;
   metrics.wsClients.inc();
 
   const finish = (code: number, reason: string) => {
@@ -198,6 +200,7 @@ function serveSocket(socket: WebSocket, ctx: SocketContext): void {
           if (finished || stopped || event.seq < nextSeq) return;
           nextSeq = event.seq + 1;
           const last = event.type === 'done';
+          if (last) sawDone = true;
           socket.send(JSON.stringify(event), () => {
             if (!paused || finished || last) return;
             // Everything up to this event reached the kernel: the reader is keeping up again.
@@ -215,7 +218,10 @@ function serveSocket(socket: WebSocket, ctx: SocketContext): void {
           }
         },
         onEnd() {
-          if (!stopped) finish(WS_CLOSE.done, 'done');
+          if (stopped) return;
+          // Ended without `done`: the service is shutting down or handed the job back to the queue.
+          if (sawDone) finish(WS_CLOSE.done, 'done');
+          else finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`);
         },
       })
       .then(

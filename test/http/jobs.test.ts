@@ -249,3 +249,47 @@ describe('queue full', () => {
     }
   });
 });
+
+describe('draining', () => {
+  it('refuses new jobs with 503, fails readiness, and interrupts streams with 1001', async () => {
+    const own = await buildTestApp({ WORKERS: '1' });
+    try {
+      const r = await own.inject({ method: 'POST', url: '/v1/jobs', payload: longSpec() });
+      const id = r.json().id;
+      const events: Ev[] = [];
+      let firstStep!: () => void;
+      const stepped = new Promise<void>((resolve) => {
+        firstStep = resolve;
+      });
+      let closed!: Promise<number>;
+      await own.injectWS(
+        `/v1/jobs/${id}/stream`,
+        {},
+        {
+          onInit(socket: WebSocket) {
+            socket.on('message', (data) => {
+              events.push(JSON.parse(String(data)));
+              firstStep();
+            });
+            closed = new Promise((resolve) => socket.on('close', (code) => resolve(code)));
+          },
+        },
+      );
+      await stepped;
+      own.gl.drain();
+      expect(own.gl.draining).toBe(true);
+      const refused = await own.inject({ method: 'POST', url: '/v1/jobs', payload: smallSpec(2) });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json().code).toBe('GL_ERR_DRAINING');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await own.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+      // Reads still work while draining.
+      expect((await own.inject({ method: 'GET', url: `/v1/jobs/${id}` })).statusCode).toBe(200);
+      await own.gl.service.close({ graceMs: 0 });
+      expect(await closed).toBe(1001);
+      expect(events.every((e) => e.type !== 'done')).toBe(true);
+    } finally {
+      await own.close();
+    }
+  });
+});
