@@ -215,7 +215,10 @@ function renderSummary(dl, summary, run) {
     const dd = document.createElement('dd');
     dd.textContent = String(v);
     if (k === 'outcome') dd.dataset.outcome = String(v);
-    dl.append(dt, dd);
+    // A div per pair keeps each label above its value however the grid wraps.
+    const pair = document.createElement('div');
+    pair.append(dt, dd);
+    dl.append(pair);
   }
   dl.dataset.outcome = summary.outcome;
   if (run) dl.dataset.job = run.jobId ?? '';
@@ -491,15 +494,21 @@ function renderJobs() {
       td.textContent = text;
       tr.append(td);
     }
-    tr.children[1].className = 'badge-cell';
-    tr.children[1].dataset.status = job.status;
-    const actions = document.createElement('td');
+    const badge = document.createElement('span');
+    badge.className = 'badge';
+    badge.dataset.status = job.status;
+    badge.textContent = job.status;
+    tr.children[1].replaceChildren(badge);
+    const actions = document.createElement('div');
     actions.className = 'row-actions';
     actions.append(button('Open', () => openJob(job.id), 'open'));
-    if (job.status === 'queued' || job.status === 'running')
+    if (job.status === 'queued' || job.status === 'running') {
       actions.append(button('Cancel', () => cancelJob(job.id), 'cancel'));
+    }
     actions.append(button('CSV', () => downloadCsv(job.id), 'csv'));
-    tr.append(actions);
+    const td = document.createElement('td');
+    td.append(actions);
+    tr.append(td);
     body.append(tr);
   }
   $('#jobs-more').hidden = !state.jobs.nextCursor;

@@ -203,6 +203,26 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     await shot('run');
   });
 
+  it('draws an rnn’s gradient norm through time when hiddenGradNorms are recorded', async () => {
+    const rnn = presets.find((p) => p.spec.network.kind === 'rnn') ?? null;
+    expect(rnn, 'a preset with an rnn').not.toBeNull();
+    await choosePreset(rnn!.id);
+    await page.selectOption('[data-path="record.hiddenGradNorms"]', 'true');
+    await page.click('#run');
+    const run = await waitForRunEnd();
+    const result = await apiJson<{ series: { steps: number[]; hiddenGradNorms?: unknown[][] } }>(
+      `/v1/jobs/${run.jobId}/result`,
+    );
+    const hidden = result.series.hiddenGradNorms!;
+    expect(hidden.length).toBe(result.series.steps.length);
+    expect(await page.isVisible('#chart-time')).toBe(true);
+    // One point per time step t = 1…T, as the server recorded them.
+    expect(await points('#chart-time')).toBe(hidden.at(-1)!.length);
+    expect(await points('#chart-grad')).toBe(result.series.steps.length);
+    expect(consoleErrors).toEqual([]);
+    await shot('rnn');
+  });
+
   it('compares without and with clip-norm: both series are plotted', async () => {
     const textbook =
       presets.find((p) => p.phenomenon === 'exploding' && p.spec.network.init?.scheme === 'scaled-identity') ??
