@@ -316,6 +316,10 @@ describe('mean field (Schoenholz et al. 2017)', () => {
     expect(meanField('relu', 3, 0, { closedForm: false }).qStar).toBe(Number.POSITIVE_INFINITY);
     expect(meanField('relu', 3).phase).toBe('chaotic');
     expect(meanField('identity', 0.64).chi1).toBe(0.64);
+    expect(meanField('tanh', Number.POSITIVE_INFINITY)).toMatchObject({
+      chi1: Number.POSITIVE_INFINITY,
+      phase: 'chaotic',
+    });
   });
 
   it('chaotic tanh (σ_w = 2, σ_b = 0): q* > 0, χ₁ > 1, matching trapezoid quadrature (1e-9) and Monte Carlo (1e-2)', () => {

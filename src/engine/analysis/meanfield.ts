@@ -118,6 +118,10 @@ export function meanField(
   options: { closedForm?: boolean } = {},
 ): MeanField {
   const closedForm = options.closedForm ?? true;
+  // σ_w² itself overflowed (std ≳ 1e154): every quantity is infinite, and ∞·E[φ′²] would be NaN.
+  if (sigmaW2 === Number.POSITIVE_INFINITY) {
+    return { qStar: sigmaW2, chi1: sigmaW2, depthScale: 0, phase: 'chaotic', iterations: 0 };
+  }
   let qStar: number;
   let chi1: number;
   let iterations = 0;
