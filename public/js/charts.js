@@ -91,7 +91,8 @@ export class LogChart {
           width: s.width ?? 1.5,
           dash: s.dash,
           spanGaps: false,
-          points: s.points ?? { show: false },
+          // uPlot's default draws markers only where points are sparse: a lone finite value stays visible.
+          ...(s.points ? { points: s.points } : {}),
           value: (_u, v) => (v === null || v === undefined ? '—' : shortNum(v)),
         })),
       ],

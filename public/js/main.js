@@ -376,8 +376,10 @@ function renderCompare() {
   if (!c) return;
   const { a, b } = c;
   const { xs, align } = mergeSteps(a.run, b.run);
-  charts.cmpGrad.update(xs, [align(a.run, a.run.gradNorm), align(b.run, b.run.gradNorm)]);
-  charts.cmpLoss.update(xs, [align(a.run, a.run.loss), align(b.run, b.run.loss)]);
+  // The chart marks one step: the first run to go non-finite (usually the one without the mitigation).
+  const mark = a.run.nonfinite?.step ?? b.run.nonfinite?.step ?? null;
+  charts.cmpGrad.update(xs, [align(a.run, a.run.gradNorm), align(b.run, b.run.gradNorm)], mark);
+  charts.cmpLoss.update(xs, [align(a.run, a.run.loss), align(b.run, b.run.loss)], mark);
   for (const [side, part, title] of [
     ['#compare-a', a, 'without'],
     ['#compare-b', b, `with ${c.mitigationLabel}`],
