@@ -13,9 +13,10 @@ export interface Kernels {
   gemmTN(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, accumulate: boolean): void;
 }
 
-// Register blocking: each inner loop produces a 2×4 block of C from 8 accumulators, so every load
-// of A or B feeds several multiply-adds. The summation order for an element depends only on
-// (m, n, k), which keeps results bit-identical run to run.
+// Register blocking: each inner loop produces a 2×4 block of C from 8 accumulators (then 2×2 and
+// 2×1 blocks for the last columns), so every load of A or B feeds several multiply-adds. Every
+// element is summed from +0 in increasing p and added to C once, whatever block it falls in: the
+// result depends on nothing but the operands (the WebAssembly kernels keep the same promise).
 
 function gemmNT(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, acc: boolean) {
   const m2 = m - (m & 1);
@@ -74,6 +75,36 @@ function gemmNT(m: number, n: number, k: number, a: Float64Array, b: Float64Arra
         c[c1 + j + 2] = s12;
         c[c1 + j + 3] = s13;
       }
+    }
+    if (j + 1 < n) {
+      const b0 = j * k;
+      const b1 = b0 + k;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      for (let p = 0; p < k; p++) {
+        const x0 = a[a0 + p];
+        const x1 = a[a1 + p];
+        const y0 = b[b0 + p];
+        const y1 = b[b1 + p];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+      }
+      if (acc) {
+        c[c0 + j] += s00;
+        c[c0 + j + 1] += s01;
+        c[c1 + j] += s10;
+        c[c1 + j + 1] += s11;
+      } else {
+        c[c0 + j] = s00;
+        c[c0 + j + 1] = s01;
+        c[c1 + j] = s10;
+        c[c1 + j + 1] = s11;
+      }
+      j += 2;
     }
     for (; j < n; j++) {
       const b0 = j * k;
@@ -163,6 +194,35 @@ function gemmNN(m: number, n: number, k: number, a: Float64Array, b: Float64Arra
         c[c1 + j + 3] = s13;
       }
     }
+    if (j + 1 < n) {
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let q = j;
+      for (let p = 0; p < k; p++, q += n) {
+        const x0 = a[a0 + p];
+        const x1 = a[a1 + p];
+        const y0 = b[q];
+        const y1 = b[q + 1];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+      }
+      if (acc) {
+        c[c0 + j] += s00;
+        c[c0 + j + 1] += s01;
+        c[c1 + j] += s10;
+        c[c1 + j + 1] += s11;
+      } else {
+        c[c0 + j] = s00;
+        c[c0 + j + 1] = s01;
+        c[c1 + j] = s10;
+        c[c1 + j + 1] = s11;
+      }
+      j += 2;
+    }
     for (; j < n; j++) {
       let s0 = 0;
       let s1 = 0;
@@ -247,6 +307,36 @@ function gemmTN(m: number, n: number, k: number, a: Float64Array, b: Float64Arra
         c[c1 + j + 3] = s13;
       }
     }
+    if (j + 1 < n) {
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let r = i;
+      let q = j;
+      for (let p = 0; p < k; p++, r += m, q += n) {
+        const x0 = a[r];
+        const x1 = a[r + 1];
+        const y0 = b[q];
+        const y1 = b[q + 1];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+      }
+      if (acc) {
+        c[c0 + j] += s00;
+        c[c0 + j + 1] += s01;
+        c[c1 + j] += s10;
+        c[c1 + j + 1] += s11;
+      } else {
+        c[c0 + j] = s00;
+        c[c0 + j + 1] = s01;
+        c[c1 + j] = s10;
+        c[c1 + j + 1] = s11;
+      }
+      j += 2;
+    }
     for (; j < n; j++) {
       let s0 = 0;
       let s1 = 0;
@@ -278,5 +368,5 @@ function gemmTN(m: number, n: number, k: number, a: Float64Array, b: Float64Arra
   }
 }
 
-/** The pure-TypeScript reference kernels (register-blocked 2×4). */
+/** The pure-TypeScript reference kernels (register-blocked 2×4, 2×2, 2×1). */
 export const tsKernels: Kernels = { gemmNT, gemmNN, gemmTN };
