@@ -102,6 +102,58 @@ function tile4x1(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usiz
   store1(pc + ldc * 3, f64x2.extract_lane(c23, 1), acc);
 }
 
+function tile2x4(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, acc: bool): void {
+  let c00 = f64x2.splat(0), c01 = f64x2.splat(0);
+  let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
+  let a0 = pa;
+  let b = pb;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let x = v128.load64_splat(a0);
+    c00 = f64x2.add(c00, f64x2.mul(x, b0));
+    c01 = f64x2.add(c01, f64x2.mul(x, b1));
+    x = v128.load64_splat(a0 + sai);
+    c10 = f64x2.add(c10, f64x2.mul(x, b0));
+    c11 = f64x2.add(c11, f64x2.mul(x, b1));
+    a0 += sap;
+    b += ldb;
+  }
+  store2(pc, c00, acc);
+  store2(pc + 16, c01, acc);
+  store2(pc + ldc, c10, acc);
+  store2(pc + ldc + 16, c11, acc);
+}
+
+function tile2x2(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, acc: bool): void {
+  let c0 = f64x2.splat(0), c1 = f64x2.splat(0);
+  let a0 = pa;
+  let b = pb;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b);
+    c0 = f64x2.add(c0, f64x2.mul(v128.load64_splat(a0), b0));
+    c1 = f64x2.add(c1, f64x2.mul(v128.load64_splat(a0 + sai), b0));
+    a0 += sap;
+    b += ldb;
+  }
+  store2(pc, c0, acc);
+  store2(pc + ldc, c1, acc);
+}
+
+function tile2x1(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, acc: bool): void {
+  let c01 = f64x2.splat(0);
+  let a0 = pa;
+  let b = pb;
+  for (let p = 0; p < k; p++) {
+    const x01 = f64x2.replace_lane(v128.load64_splat(a0), 1, load<f64>(a0 + sai));
+    c01 = f64x2.add(c01, f64x2.mul(x01, v128.load64_splat(b)));
+    a0 += sap;
+    b += ldb;
+  }
+  store1(pc, f64x2.extract_lane(c01, 0), acc);
+  store1(pc + ldc, f64x2.extract_lane(c01, 1), acc);
+}
+
 function tile1x4(k: i32, pa: usize, sap: usize, pb: usize, ldb: usize, pc: usize, acc: bool): void {
   let c0 = f64x2.splat(0), c1 = f64x2.splat(0);
   let a0 = pa;
@@ -161,6 +213,21 @@ function block(
       cj += 16;
     }
     if (j < j1) tile4x1(k, a, sai, sap, b, ldb, cj, ldc, acc);
+  }
+  if (i + 2 <= m) {
+    const a = pa + <usize>i * sai;
+    let j = j0;
+    let b = pb;
+    let cj = pc + <usize>i * ldc + (<usize>j0 << 3);
+    for (; j + 4 <= j1; j += 4, b += 32, cj += 32) tile2x4(k, a, sai, sap, b, ldb, cj, ldc, acc);
+    if (j + 2 <= j1) {
+      tile2x2(k, a, sai, sap, b, ldb, cj, ldc, acc);
+      j += 2;
+      b += 16;
+      cj += 16;
+    }
+    if (j < j1) tile2x1(k, a, sai, sap, b, ldb, cj, ldc, acc);
+    i += 2;
   }
   for (; i < m; i++) {
     const a = pa + <usize>i * sai;
