@@ -7,6 +7,7 @@
 import { Arena, arenaBytes } from './arena.js';
 import type { Backend } from './backend.js';
 import type { Kernels } from './kernels.js';
+import { tanh } from './math.js';
 import { firstNonFinite, nonFiniteProbe, rootOf, roundF32, sumSq } from './ops.js';
 import type { LayeredShape, RnnShape, Shape } from './shape.js';
 import type { DenseParams, InitialParams } from './types.js';
@@ -129,7 +130,7 @@ function activate(act: Act, src: Float64Array, dst: Float64Array, n: number): vo
       if (dst !== src) dst.set(src.subarray(0, n));
       return;
     case 'tanh':
-      for (let i = 0; i < n; i++) dst[i] = Math.tanh(src[i]);
+      for (let i = 0; i < n; i++) dst[i] = tanh(src[i]);
       return;
     case 'relu':
       for (let i = 0; i < n; i++) dst[i] = src[i] > 0 ? src[i] : 0;
