@@ -6,8 +6,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AnalysisRequest, AnalysisResult } from '../contract/analysis.js';
 import { PresetList, presets } from '../contract/presets.js';
-import { analyze, checkAnalysis, checkAnalysisBudget } from '../engine/analysis/index.js';
+import { checkAnalysis, checkAnalysisBudget } from '../engine/analysis/index.js';
 import { errors } from '../errors.js';
+import { createAnalysisPool } from './analysis-pool.js';
 import { problems, type V1Options } from './shared.js';
 
 // The catalogue is constant: serialize it once.
@@ -15,6 +16,8 @@ const presetsJson = JSON.stringify(presets);
 
 export const catalogRoutes: FastifyPluginAsync<V1Options> = async (base) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
+  const pool = createAnalysisPool();
+  app.addHook('onClose', () => pool.close());
 
   app.post(
     '/analysis',
@@ -24,9 +27,9 @@ export const catalogRoutes: FastifyPluginAsync<V1Options> = async (base) => {
         operationId: 'analyzeNetwork',
         summary: 'Analyse a network at initialization',
         description:
-          'Per-layer singular values, the partial products W_k…W_1 and their spectral norms, the full product when small, gain^L for scaled-identity nets, Pascanu et al. conditions for rnn, and the mean-field χ₁ for random inits. Synchronous; 422 when the shapes do not fit or the analysis would exceed its time budget.',
+          'Per-layer singular values, the partial products W_k…W_1 and their spectral norms, the full product when small, gain^L for scaled-identity nets, Pascanu et al. conditions for rnn, and the mean-field χ₁ for random inits. Computed on the spot, in a worker thread; 422 when the shapes do not fit or the analysis would exceed its time budget.',
         body: AnalysisRequest,
-        response: { 200: AnalysisResult, ...problems(400, 401, 413, 415, 422, 429) },
+        response: { 200: AnalysisResult, ...problems(400, 401, 413, 415, 422, 429, 503) },
       },
     },
     async (request) => {
@@ -40,7 +43,7 @@ export const catalogRoutes: FastifyPluginAsync<V1Options> = async (base) => {
         const err = overBudget ? new errors.OVER_BUDGET(detail) : new errors.SPEC_IMPOSSIBLE(detail);
         throw Object.assign(err, { errors: fields });
       }
-      return analyze(request.body);
+      return pool.run(request.body);
     },
   );
 

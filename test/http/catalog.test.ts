@@ -76,6 +76,25 @@ describe('POST /v1/analysis', () => {
     expect(huge.json().code).toBe('GL_ERR_OVER_BUDGET');
     expect(huge.json().errors[0].path).toBe('network.width');
   });
+
+  it('runs off the event loop: the server answers while a long analysis computes', async () => {
+    const order: string[] = [];
+    const analysis = app
+      .inject({ method: 'POST', url: '/v1/analysis', payload: { network: { kind: 'mlp', depth: 20, width: 128 } } })
+      .then((r) => {
+        order.push('analysis');
+        return r;
+      });
+    const health = app.inject({ method: 'GET', url: '/healthz' }).then((r) => {
+      order.push('healthz');
+      return r;
+    });
+    const [a, h] = await Promise.all([analysis, health]);
+    expect(a.statusCode, a.body).toBe(200);
+    expect(a.json().layers).toHaveLength(20);
+    expect(h.statusCode).toBe(200);
+    expect(order).toEqual(['healthz', 'analysis']);
+  });
 });
 
 describe('GET /v1/presets', () => {
