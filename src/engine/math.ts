@@ -6,9 +6,9 @@
  */
 
 // Cody–Waite split of ln 2 (fdlibm's constants): k·LN2_HI is exact for k < 2^20.
-const LN2_HI = 6.9314718036912381649e-1;
-const LN2_LO = 1.90821492927058770002e-10;
-const INV_LN2 = 1.4426950408889634;
+const LN2_HI = 0.6931471803691238;
+const LN2_LO = 1.9082149292705877e-10;
+const INV_LN2 = Math.LOG2E;
 
 /** 2^−k for k = 0..64, exact. */
 const POW2_NEG = Float64Array.from({ length: 65 }, (_, k) => 2 ** -k);

@@ -133,7 +133,7 @@ function activate(act: Act, src: Float64Array, dst: Float64Array, n: number): vo
       for (let i = 0; i < n; i++) dst[i] = tanh(src[i]);
       return;
     case 'relu':
-      for (let i = 0; i < n; i++) dst[i] = src[i] > 0 ? src[i] : 0;
+      for (let i = 0; i < n; i++) dst[i] = Math.max(src[i], 0);
       return;
     case 'sigmoid':
       for (let i = 0; i < n; i++) dst[i] = 1 / (1 + Math.exp(-src[i]));

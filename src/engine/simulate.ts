@@ -142,10 +142,8 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
         }
       } else {
         const v = clip.value;
-        for (let i = 0; i < nParams; i++) {
-          const g = grads[i];
-          grads[i] = g > v ? v : g < -v ? -v : g;
-        }
+        // clamp_ semantics: NaN stays NaN.
+        for (let i = 0; i < nParams; i++) grads[i] = Math.min(v, Math.max(-v, grads[i]));
       }
       fillSq(grads, deltaSq);
       clippedNorm = norm(deltaSq);
