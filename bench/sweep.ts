@@ -117,6 +117,7 @@ async function main(): Promise<void> {
   const server = startServer(dataDir);
   try {
     const base = await server.address;
+    while (server.rss.length === 0) await new Promise((r) => setTimeout(r, 50));
     const rssAtStart = server.rss.at(-1) ?? 0;
     const t1 = performance.now();
     const created = await fetch(`${base}/v1/sweeps`, {

@@ -174,16 +174,14 @@ class SweepServiceImpl implements SweepService {
       const stored = this.store.get(id)!;
       const cells = this.store.cells(id);
       const a = this.activate(stored, cells);
-      const toFinish: { job: JobRecord; cell: SweepCell }[] = [];
-      for (const cell of cells) {
-        if (cell.jobId === null || isEnded(cell.status)) continue;
-        const job = await this.jobs.get(cell.jobId, stored.owner);
-        if (job && isEnded(job.status)) toFinish.push({ job, cell });
-        else if (job) this.track(a, job.id, cell.index);
-        // The job service no longer knows the job (an in-memory backend restarted): it cannot finish.
-        else toFinish.push({ job: { id: cell.jobId, status: 'failed', summary: null } as JobRecord, cell });
+      // Track first, synchronously: a job that ends while we look the others up must find its cell.
+      for (const cell of cells) if (cell.jobId !== null && !isEnded(cell.status)) this.track(a, cell.jobId, cell.index);
+      for (const jobId of [...a.inFlight.keys()]) {
+        const job = await this.jobs.get(jobId, stored.owner);
+        // Unknown to the job service (an in-memory backend restarted): the cell cannot finish.
+        if (!job) this.jobEnded({ id: jobId, status: 'failed', summary: null, sweepId: a.id } as JobRecord);
+        else if (isEnded(job.status)) this.jobEnded(job);
       }
-      for (const { job, cell } of toFinish) this.finishCell(a, cellWithJob(cell, job));
       this.log?.info({ sweepId: id, inFlight: a.inFlight.size }, 'resuming sweep');
       this.pump(a);
     }
@@ -263,6 +261,10 @@ class SweepServiceImpl implements SweepService {
       job = await this.jobs.submit(spec, a.owner, { sweepId: a.id });
     } catch (err) {
       a.inFlight.delete(`pending:${index}`);
+      if (a.cancelled) {
+        this.finishCell(a, { ...this.store.cell(a.id, index)!, status: 'cancelled' });
+        return;
+      }
       const code = codeOf(err);
       if (code === 'GL_ERR_QUEUE_FULL' || code === 'GL_ERR_DRAINING') {
         // Offer the cell again later: when one of ours ends, or after a pause if none is in flight.
