@@ -12,6 +12,7 @@ import { DetailedError, errors, type FieldError } from '../errors.js';
 import type { RuntimeConfig } from './config.js';
 import { JobLog } from './event-log.js';
 import { newId } from './ids.js';
+import { EndedLogCache } from './log-cache.js';
 import { createPool } from './pool.js';
 import type { WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
 import { FairQueue, SINGLE_LANE } from './queue.js';
@@ -50,6 +51,7 @@ interface LiveJob {
 type RunOutcome = { ok: true; result: WorkerResult } | { ok: false; error: unknown };
 
 const DEFAULT_CANCEL_GRACE_MS = 2000;
+const ENDED_CACHE_BYTES = 64 * 2 ** 20;
 const RETENTION_SWEEP_MS = 60_000;
 
 export class EmbeddedJobService implements JobService {
@@ -57,6 +59,7 @@ export class EmbeddedJobService implements JobService {
   private readonly queue = new FairQueue<LiveJob>();
   private readonly running = new Set<LiveJob>();
   private readonly counts = emptyCounts();
+  private readonly endedLogs = new EndedLogCache(ENDED_CACHE_BYTES);
   private readonly endListeners = new Set<(job: JobRecord) => void>();
   private readonly pool: Piscina<WorkerTask, WorkerResult>;
   private readonly log: Logger;
@@ -215,8 +218,8 @@ export class EmbeddedJobService implements JobService {
     }
     const job = await this.store.get(id);
     if (!job || !visible(job, owner)) return null;
-    const stored = await this.store.getResult(id);
-    const telemetry = stored ? Telemetry.fromBlob(stored.series) : Telemetry.empty();
+    const log = await this.endedLog(id);
+    const telemetry = log ? log.telemetry : Telemetry.empty();
     return { job: storedRecord(job), series: seriesToJson(telemetry.view()), summary: job.summary };
   }
 
@@ -228,14 +231,24 @@ export class EmbeddedJobService implements JobService {
     // The job may have ended and left the live map while the store was read.
     const again = this.live.get(id);
     if (again) return again.log.subscribe(options);
-    const stored = await this.store.getResult(id);
-    if (!stored) {
+    const log = await this.endedLog(id);
+    if (!log) {
       // Unfinished but not live: only after close(); the events are gone with the process.
       queueMicrotask(() => options.onEnd?.());
       return { close() {} };
     }
-    const log = new JobLog(Telemetry.fromBlob(stored.series), stored.nonFinite, stored.done);
     return log.subscribe(options);
+  }
+
+  /** An ended job's log, from the cache or decoded from the store; null when it has none. */
+  private async endedLog(id: string): Promise<JobLog | null> {
+    const cached = this.endedLogs.get(id);
+    if (cached) return cached;
+    const stored = await this.store.getResult(id);
+    if (!stored) return null;
+    const log = new JobLog(Telemetry.fromBlob(stored.series), stored.nonFinite, stored.done);
+    this.endedLogs.put(id, log);
+    return log;
   }
 
   stats(): RuntimeStats {
@@ -473,6 +486,7 @@ export class EmbeddedJobService implements JobService {
     this.counts[status]++;
     try {
       await this.store.finish(job, { series: log.telemetry.toBlob(), nonFinite: log.nonFinite, done });
+      this.endedLogs.put(job.id, new JobLog(log.telemetry, log.nonFinite, done));
     } catch (err) {
       // The events still reach subscribers; the store keeps the job unfinished, so a restart re-runs it.
       live.logger.error({ err }, 'could not store the end of a job');
@@ -516,7 +530,10 @@ export class EmbeddedJobService implements JobService {
         maxJobs: this.config.maxJobs,
         now: Date.now(),
       });
-      for (const job of gone) this.counts[job.status]--;
+      for (const job of gone) {
+        this.counts[job.status]--;
+        this.endedLogs.delete(job.id);
+      }
       if (gone.length > 0) this.log.debug({ jobs: gone.length }, 'retention deleted ended jobs');
     } catch (err) {
       this.log.error({ err }, 'retention failed');

@@ -71,6 +71,11 @@ export class Telemetry {
     this.length += n;
   }
 
+  /** Bytes held by the columns, whatever is filled. */
+  byteSize(): number {
+    return this.steps.byteLength + this.values.byteLength + this.hidden.byteLength;
+  }
+
   lastStep(): number {
     return this.length === 0 ? 0 : this.steps[this.length - 1];
   }

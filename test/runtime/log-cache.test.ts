@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { JobLog } from '../../src/runtime/event-log.js';
+import { EndedLogCache } from '../../src/runtime/log-cache.js';
+import { Telemetry } from '../../src/runtime/telemetry.js';
+
+/** A log whose telemetry holds `records` × 6 columns: 4 + 5 × 8 = 44 bytes a record. */
+function log(records: number): JobLog {
+  return new JobLog(new Telemetry({ layerNames: [], layerCount: 0, hiddenLength: 0 }, records));
+}
+
+describe('EndedLogCache', () => {
+  it('keeps logs within its byte budget, dropping the least recently used', () => {
+    const cache = new EndedLogCache(44 * 250);
+    const a = log(100);
+    const b = log(100);
+    cache.put('a', a);
+    cache.put('b', b);
+    expect(cache.bytes).toBe(44 * 200);
+    expect(cache.get('a')).toBe(a);
+    cache.put('c', log(100));
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBe(a);
+    expect(cache.bytes).toBe(44 * 200);
+    cache.put('huge', log(1000));
+    expect(cache.get('huge')).toBeUndefined();
+    cache.delete('a');
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.bytes).toBe(44 * 100);
+  });
+});
