@@ -34,7 +34,8 @@ export class ApiError extends Error {
   }
 }
 
-function authHeaders() {
+/** The Authorization header for the stored key, if any. */
+export function authHeaders() {
   const key = getApiKey();
   return key ? { authorization: `Bearer ${key}` } : {};
 }
@@ -74,4 +75,9 @@ export function streamUrl(jobId, from) {
   const key = getApiKey();
   if (key) params.set('access_token', key);
   return `${proto}//${location.host}/v1/jobs/${encodeURIComponent(jobId)}/stream?${params}`;
+}
+
+/** The NDJSON event stream of a job (same events as the WebSocket), for fetch with headers. */
+export function eventsUrl(jobId, from) {
+  return `/v1/jobs/${encodeURIComponent(jobId)}/events?from=${from}`;
 }
