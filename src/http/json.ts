@@ -17,8 +17,12 @@ function reviver(this: unknown, key: string, value: unknown): unknown {
   return value;
 }
 
-export function parseJsonBody(body: string): unknown {
-  if (body.trim() === '') throw new errors.MALFORMED_BODY('the body is empty');
+export function parseJsonBody(body: string, method = 'POST'): unknown {
+  if (body.trim() === '') {
+    // Some clients label every request application/json; a DELETE carries nothing to parse.
+    if (method === 'DELETE') return undefined;
+    throw new errors.MALFORMED_BODY('the body is empty');
+  }
   try {
     return JSON.parse(body, reviver);
   } catch (err) {
@@ -29,9 +33,9 @@ export function parseJsonBody(body: string): unknown {
 /** Replaces fastify's application/json parser (same body limit) and drops text/plain. */
 export function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (req, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(body as string, req.method));
     } catch (err) {
       done(err as Error, undefined);
     }

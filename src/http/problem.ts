@@ -143,7 +143,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const fieldErrors = fieldErrorsFromValidation(err.validation as ZodLikeValidation[], err.validationContext);
       const where = err.validationContext === 'body' || !err.validationContext ? 'request body' : err.validationContext;
-      const names = fieldErrors.map((f) => f.path || '(root)').join(', ');
+      const names = [...new Set(fieldErrors.map((f) => f.path || '(root)'))].join(', ');
       return sendProblem(request, reply, 400, 'GL_ERR_VALIDATION', `Invalid ${where}: ${names}`, fieldErrors);
     }
     if (isGlError(err)) {

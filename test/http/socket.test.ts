@@ -127,6 +127,29 @@ describe('NDJSON over a real socket', () => {
 });
 
 describe('keep-alive and shutdown', () => {
+  it('drops a client that stops answering pings', async () => {
+    const own = await buildTestApp({ WORKERS: '1', WS_PING_MS: '100' });
+    try {
+      await own.listen({ port: 0, host: '127.0.0.1' });
+      const port = (own.server.address() as AddressInfo).port;
+      const r = await fetch(`http://127.0.0.1:${port}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...wideEventSpec(1_000_000), record: { every: 100_000 } }),
+      });
+      const { id } = (await r.json()) as { id: string };
+      // A dead peer: it never answers a ping, so the server must terminate the connection (1006, no close frame).
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/jobs/${id}/stream`, { autoPong: false });
+      let pings = 0;
+      ws.on('ping', () => pings++);
+      const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
+      expect(code).toBe(1006);
+      expect(pings).toBeGreaterThanOrEqual(1);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('closes open streams with 1001 when the app closes', async () => {
     const own = await buildTestApp({ WORKERS: '1', WS_PING_MS: '100' });
     await own.listen({ port: 0, host: '127.0.0.1' });
