@@ -24,7 +24,8 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('SIGKILL in the middle of a long job, then restart on the same DATA_DIR', () => {
+// Two server starts and three runs of the long job: generous under a loaded CI machine.
+describe('SIGKILL in the middle of a long job, then restart on the same DATA_DIR', { timeout: 120_000 }, () => {
   it('finishes the job as an uninterrupted run would, each event once, ended jobs byte for byte', async () => {
     const ref = reference(LONG_SPEC);
     const env = { DATA_DIR: dataDir, WORKERS: '1' };

@@ -35,8 +35,11 @@ function expectContiguous(events: JobEvent[]) {
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
 }
 
-describe('SIGTERM', () => {
-  const ref = reference(LONG_SPEC);
+describe('SIGTERM', { timeout: 120_000 }, () => {
+  let ref: ReturnType<typeof reference>;
+  beforeAll(() => {
+    ref = reference(LONG_SPEC);
+  });
 
   it('drains: /readyz 503 and new jobs refused while the running job finishes within the grace; exit 0', async () => {
     const env = { DATA_DIR: join(root, 'finish'), SHUTDOWN_GRACE_S: '60' };
