@@ -1,4 +1,5 @@
 /** /v1/sweeps through app.inject on the real app and runtime. */
+import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
@@ -185,5 +186,25 @@ describe('/v1/sweeps', () => {
         grid.cells.filter((c: { firstNonFiniteStep: number | null }) => c.firstNonFiniteStep !== null).length,
       ).toBeGreaterThan(0);
     }
+  });
+
+  it('is documented in the OpenAPI document, which stays valid', async () => {
+    const doc = app.swagger() as unknown as {
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    };
+    for (const path of ['/v1/sweeps', '/v1/sweeps/{id}', '/v1/sweeps/{id}/stream', '/v1/sweeps/{id}/events'])
+      expect(doc.paths[path], path).toBeDefined();
+    expect(Object.keys(doc.paths['/v1/sweeps/{id}'])).toEqual(expect.arrayContaining(['get', 'delete']));
+    for (const name of [
+      'SweepRequestInput',
+      'SweepResource',
+      'SweepCell',
+      'SweepEvent',
+      'SweepCellEvent',
+      'SweepDoneEvent',
+    ])
+      expect(Object.keys(doc.components.schemas), name).toContain(name);
+    await SwaggerParser.validate(structuredClone(doc) as never);
   });
 });
