@@ -31,12 +31,11 @@ export class Arena {
     this.end = byteOffset + byteLength;
   }
 
-  /** A zero-filled view of `n` doubles (the buffer is fresh, or zeroed here). */
+  /** A view of `n` doubles; zero, as `Backend.createBuffer` hands out zeroed buffers. */
   f64(n: number): Float64Array {
     const bytes = padded(n) * 8;
     if (this.offset + bytes > this.end) throw new RangeError('Arena exhausted: size it with arenaBytes first');
     const view = new Float64Array(this.buffer, this.offset, n);
-    view.fill(0);
     this.offset += bytes;
     return view;
   }
