@@ -24,9 +24,8 @@ interface KernelExports {
   ): void;
 }
 
-interface Instance {
+interface Instance extends KernelExports {
   buffer: ArrayBuffer;
-  exports: KernelExports;
   scratch: number;
 }
 
@@ -41,7 +40,7 @@ const MAX_PAGES = 65536;
  * Products with fewer multiply-adds than this stay in TypeScript, where a call costs less than
  * the JS→WebAssembly transition. Chosen by shape alone, and both paths give the same bits.
  */
-export const WASM_MIN_WORK = 512;
+export const WASM_MIN_WORK = 256;
 
 let compiled: WebAssembly.Module | undefined;
 
@@ -83,27 +82,17 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
     gemmNT(m, n, k, a, b, c, accumulate) {
       const inst = m * n * k >= minWork && k <= MAX_NT_K ? find(a, b, c) : undefined;
       if (inst === undefined) return tsKernels.gemmNT(m, n, k, a, b, c, accumulate);
-      inst.exports.gemmNT(
-        m,
-        n,
-        k,
-        a.byteOffset,
-        b.byteOffset,
-        c.byteOffset,
-        accumulate ? 1 : 0,
-        inst.scratch,
-        SCRATCH_BYTES,
-      );
+      inst.gemmNT(m, n, k, a.byteOffset, b.byteOffset, c.byteOffset, accumulate ? 1 : 0, inst.scratch, SCRATCH_BYTES);
     },
     gemmNN(m, n, k, a, b, c, accumulate) {
       const inst = m * n * k >= minWork ? find(a, b, c) : undefined;
       if (inst === undefined) return tsKernels.gemmNN(m, n, k, a, b, c, accumulate);
-      inst.exports.gemmNN(m, n, k, a.byteOffset, b.byteOffset, c.byteOffset, accumulate ? 1 : 0);
+      inst.gemmNN(m, n, k, a.byteOffset, b.byteOffset, c.byteOffset, accumulate ? 1 : 0);
     },
     gemmTN(m, n, k, a, b, c, accumulate) {
       const inst = m * n * k >= minWork ? find(a, b, c) : undefined;
       if (inst === undefined) return tsKernels.gemmTN(m, n, k, a, b, c, accumulate);
-      inst.exports.gemmTN(m, n, k, a.byteOffset, b.byteOffset, c.byteOffset, accumulate ? 1 : 0);
+      inst.gemmTN(m, n, k, a.byteOffset, b.byteOffset, c.byteOffset, accumulate ? 1 : 0);
     },
   };
 
@@ -120,10 +109,13 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       return new ArrayBuffer(bytes);
     }
     const instance = new WebAssembly.Instance(wasmModule(), { env: { memory } });
+    const exports = instance.exports as unknown as KernelExports;
     const inst: Instance = {
       buffer: memory.buffer,
-      exports: instance.exports as unknown as KernelExports,
       scratch,
+      gemmNT: exports.gemmNT,
+      gemmNN: exports.gemmNN,
+      gemmTN: exports.gemmTN,
     };
     instances.set(memory.buffer, inst);
     last = inst;
