@@ -395,6 +395,7 @@ class LayeredModel implements Model {
       const prev = this.dz[l - 1];
       const n = B * dims[l - 1];
       k.gemmNN(B, dims[l - 1], dims[l], dz, this.w[l], prev, false);
+      if (f32) roundF32(prev, 0, n);
       const pre = this.bn ? this.u[l - 1] : this.z[l - 1];
       activateBackward(this.act, pre, this.a[l - 1], prev, n);
       if (f32) roundF32(prev, 0, n);
