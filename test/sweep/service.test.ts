@@ -8,6 +8,7 @@ import { JobSpec } from '../../src/contract/spec.js';
 import { type SweepEvent, SweepRequest, type SweepRequestInput } from '../../src/contract/sweep.js';
 import { createEmbeddedRuntime, type RuntimeConfig } from '../../src/runtime/index.js';
 import { createSweepService, type SweepService } from '../../src/runtime/sweep/service.js';
+import type { JobService } from '../../src/runtime/types.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -176,6 +177,32 @@ describe('sweep service', () => {
     expect(cellIndexes.sort()).toEqual([0, 1, 2, 3, 4, 5]);
     const grid = (await second.sweeps.get(view.sweep.id, null))!;
     expect(grid.cells.every((c) => c.status === 'succeeded' && c.finalLoss !== null)).toBe(true);
+  });
+
+  it('works over a job service without onJobEnd (as another backend may be), learning of ends from each job’s events', async () => {
+    const jobs = await createEmbeddedRuntime(runtimeConfig());
+    // The same real service seen through the bare JobService interface.
+    const narrow: JobService = {
+      submit: (spec, owner, options) => jobs.submit(spec, owner, options),
+      get: (id, owner) => jobs.get(id, owner),
+      list: (q) => jobs.list(q),
+      cancel: (id, owner) => jobs.cancel(id, owner),
+      result: (id, owner) => jobs.result(id, owner),
+      subscribe: (id, owner, o) => jobs.subscribe(id, owner, o),
+      stats: () => jobs.stats(),
+      ready: () => jobs.ready(),
+      close: (o) => jobs.close(o),
+    };
+    const sweeps = await createSweepService({ jobs: narrow, dataDir: null, window: 3 });
+    cleanups.push(async () => {
+      await sweeps.close();
+      await jobs.close({ graceMs: 0 });
+    });
+    const view = await sweeps.create(textbook([{ path: 'network.depth', values: [1, 2, 3, 4, 5, 6, 7] }]), null);
+    const events = await collect(sweeps, view.sweep.id);
+    expect(events.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const grid = (await sweeps.get(view.sweep.id, null))!;
+    expect(grid.cells.every((c) => c.status === 'succeeded' && c.backwardGain === 1)).toBe(true);
   });
 
   it('is fair: a job submitted behind a 2,000-cell sweep starts within a few cells', async () => {
