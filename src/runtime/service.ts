@@ -16,7 +16,7 @@ import { EndedLogCache } from './log-cache.js';
 import { createPool } from './pool.js';
 import type { WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
 import { FairQueue, SINGLE_LANE } from './queue.js';
-import { emptyCounts, type JobStore, type StoredJob } from './store/types.js';
+import { ENDED, emptyCounts, type JobStore, type StoredJob } from './store/types.js';
 import { Telemetry } from './telemetry.js';
 import type {
   JobRecord,
@@ -200,7 +200,7 @@ export class EmbeddedJobService implements JobService {
       throw new errors.JOB_ENDED(id, job.status);
     }
     if (!visible(live.job, owner)) throw new errors.JOB_NOT_FOUND(id);
-    if (live.log.done) throw new errors.JOB_ENDED(id, live.job.status);
+    if (live.log.done || ENDED.includes(live.job.status)) throw new errors.JOB_ENDED(id, live.job.status);
     if (live.job.status === 'queued' && this.queue.remove(id)) {
       await this.end(live, 'cancelled', null, null);
       return this.liveRecord(live);
