@@ -8,6 +8,7 @@
  *   npm run bench -- W2 W3             # some of them
  *   npm run bench -- --repeats 3 --no-python --backends wasm
  *   npm run bench -- --memory          # also: a 100,000-step W2 run, bytes held by its series
+ *   npm run bench -- --keep-openblas-env  # NumPy/PyTorch with OPENBLAS_CORETYPE/L2_SIZE as set here
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ const { values: opts, positionals } = parseArgs({
     backends: { type: 'string', default: 'default,ts,wasm' },
     'no-python': { type: 'boolean', default: false },
     memory: { type: 'boolean', default: false },
+    'keep-openblas-env': { type: 'boolean', default: false },
     'memory-steps': { type: 'string', default: '100000' },
   },
 });
@@ -95,9 +97,12 @@ function pythonEnv(): NodeJS.ProcessEnv {
     OPENBLAS_NUM_THREADS: '1',
     MKL_NUM_THREADS: '1',
   };
-  // Set on this machine for old OpenBLAS builds; they pin a slower kernel than the CPU supports.
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
+  // Set on this machine for old OpenBLAS builds; they pin a slower kernel than the CPU supports,
+  // so by default the references run with the kernel OpenBLAS detects (threadpoolctl reports it).
+  if (!opts['keep-openblas-env']) {
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+  }
   if (existsSync(OPENBLAS_PTHREAD))
     env.LD_LIBRARY_PATH = [OPENBLAS_PTHREAD, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   return env;
