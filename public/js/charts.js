@@ -106,12 +106,12 @@ export class LogChart {
     this.markStep = markStep;
     // Only references are kept here; the copy for uPlot is made once per frame in flush().
     this.pending = { xs, ys };
-    if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
+    if (!this.frame) this.frame = schedule(() => this.flush(), xs.length);
   }
 
   /** Draws what is pending now (tests and the end of a run call this to be exact). */
   flush() {
-    if (this.frame) cancelAnimationFrame(this.frame);
+    if (this.frame) cancelScheduled(this.frame);
     this.frame = 0;
     if (!this.pending) return;
     const { xs: rawXs, ys } = this.pending;
@@ -149,6 +149,22 @@ export class LogChart {
     this.seriesDefs = series;
     this.build();
   }
+}
+
+// Redrawing costs O(points): long runs are redrawn less often so the page keeps up with the stream.
+function schedule(fn, points) {
+  const delay = points > 50_000 ? 500 : points > 10_000 ? 150 : 0;
+  if (delay === 0) return { raf: requestAnimationFrame(fn) };
+  const handle = {};
+  handle.timeout = setTimeout(() => {
+    handle.raf = requestAnimationFrame(fn);
+  }, delay);
+  return handle;
+}
+
+function cancelScheduled(handle) {
+  if (handle.timeout !== undefined) clearTimeout(handle.timeout);
+  if (handle.raf !== undefined) cancelAnimationFrame(handle.raf);
 }
 
 function finiteOrNull(v) {
@@ -201,11 +217,11 @@ export class HeatMap {
 
   update(steps, layers, names, markStep = null) {
     this.pending = { steps, layers, names, markStep };
-    if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
+    if (!this.frame) this.frame = schedule(() => this.flush(), steps.length);
   }
 
   flush() {
-    if (this.frame) cancelAnimationFrame(this.frame);
+    if (this.frame) cancelScheduled(this.frame);
     this.frame = 0;
     const p = this.pending;
     if (!p) return;

@@ -528,8 +528,14 @@ async function openJob(id) {
       const result = await api(`/v1/jobs/${encodeURIComponent(id)}/result`);
       run.loadResult(result);
       showRun(run, null);
+      renderRunHead(run, 'not needed (stored result)');
     }
     form.setSpec(job.spec);
+    // The form now holds this job's spec, not a preset's.
+    $('#preset').value = '';
+    $('#preset-description').textContent =
+      `Reopened job ${id}: its spec as the server parsed it (every default filled in).`;
+    renderCompareChoices();
   } catch (err) {
     showJobsError(err);
   }
@@ -587,7 +593,10 @@ async function loadPresets() {
 
 function applyPreset() {
   const p = state.presets.find((x) => x.id === $('#preset').value);
-  $('#preset-description').textContent = p ? `${p.phenomenon ? `[${p.phenomenon}] ` : ''}${p.description ?? ''}` : '';
+  const tags = p ? [p.phenomenon, p.expectedOutcome && `expected outcome: ${p.expectedOutcome}`].filter(Boolean) : [];
+  $('#preset-description').textContent = p
+    ? `${tags.length > 0 ? `[${tags.join('; ')}] ` : ''}${p.description ?? ''}`
+    : '';
   if (p) form.setSpec(p.spec);
   renderCompareChoices();
 }

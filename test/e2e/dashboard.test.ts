@@ -264,6 +264,17 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     expect(await points('#chart-cmp-grad', 'data-points-b')).toBeGreaterThan(0);
     expect(consoleErrors).toEqual([]);
     await shot('compare');
+
+    // The clipped run reopened from the job list: its whole stored series, the view the README shows.
+    await page.click('[data-tab="jobs"]');
+    await page.locator(`tr[data-job="${cmp.b.jobId}"] button.open`).click();
+    await waitFor((id) => (globalThis as unknown as G).__gl.run?.jobId === id, cmp.b.jobId);
+    await flushCharts();
+    expect((await runView()).steps).toEqual(stepsB);
+    expect(await points('#chart-grad')).toBe(stepsB.length);
+    expect(await points('#chart-heat')).toBe(stepsB.length);
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.screenshot({ path: path.join(SHOTS, 'dashboard.png') });
   });
 
   it('resumes after dropped connections with every step exactly once', async () => {
