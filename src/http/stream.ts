@@ -202,8 +202,8 @@ function serveSocket(socket: WebSocket, ctx: SocketContext): void {
           const last = event.type === 'done';
           if (last) sawDone = true;
           socket.send(JSON.stringify(event), () => {
-            if (!paused || finished || last) return;
-            // Everything up to this event reached the kernel: the reader is keeping up again.
+            // Each flushed message reports here; resume once the backlog behind it is small again.
+            if (!paused || finished || last || socket.bufferedAmount > wsMaxBufferBytes / 2) return;
             paused = false;
             clearTimeout(stall);
             subscribe();
