@@ -177,6 +177,8 @@ describe('cancel', () => {
     const id = await submit(longSpec());
     const run = await openStream(`/v1/jobs/${id}/stream`);
     await run.until((e) => e.type === 'step');
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(Number(/^gradient_lab_websocket_clients (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     const r = await app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` });
     expect(r.statusCode, r.body).toBe(200);
     expect(r.json().id).toBe(id);
