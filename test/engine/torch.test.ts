@@ -44,9 +44,13 @@ describe('agreement with PyTorch', () => {
       close(series.clippedGradNorm[s], ref.clippedGradNorm[s], `clippedGradNorm ${at}`);
       close(series.lr[s], ref.lr[s], `lr ${at}`);
       close(series.paramNorm[s], ref.paramNorm[s], `paramNorm ${at}`);
-      ref.layerGradNorm[s].forEach((g, l) => close(series.layerGradNorm[l][s], g, `${series.layerNames[l]} ${at}`));
+      for (const [l, g] of ref.layerGradNorm[s].entries()) {
+        close(series.layerGradNorm[l][s], g, `${series.layerNames[l]} ${at}`);
+      }
       if (cases[i].spec.network.kind === 'rnn') {
-        ref.hiddenGradNorms[s].forEach((g, t) => close(series.hiddenGradNorms![s][t], g, `‖∂L/∂h_${t + 1}‖ ${at}`));
+        for (const [t, g] of ref.hiddenGradNorms[s].entries()) {
+          close(series.hiddenGradNorms![s][t], g, `‖∂L/∂h_${t + 1}‖ ${at}`);
+        }
       }
     }
   });
