@@ -173,3 +173,5 @@ export const SweepPreset = z
   .meta({ id: 'SweepPreset' });
 export type SweepPreset = z.output<typeof SweepPreset>;
 export type SweepPresetInput = z.input<typeof SweepPreset>;
+
+export const SweepPresetList = z.object({ items: z.array(SweepPreset) }).meta({ id: 'SweepPresetList' });

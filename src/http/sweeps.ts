@@ -15,11 +15,14 @@ import {
   SweepList,
   SweepListQuery,
   SweepParams,
+  SweepPreset,
+  SweepPresetList,
   SweepQuery,
   SweepRequest,
   SweepResource,
   SweepWithLinks,
 } from '../contract/sweep.js';
+import { sweepPresets } from '../contract/sweep-presets.js';
 import { errors } from '../errors.js';
 import type { SweepBudget } from '../runtime/sweep/expand.js';
 import { toCsv } from '../runtime/sweep/grid.js';
@@ -71,6 +74,8 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
         logger: app.log.child({ component: 'sweeps' }) as never,
       }));
     if (!options.sweeps) app.addHook('onClose', async () => sweeps.close());
+    // Served with every default filled in, exactly as a POST of each request would see it.
+    const parsedPresets = sweepPresets.map((p) => SweepPreset.parse(p));
 
     app.post(
       '/sweeps',
@@ -110,6 +115,19 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
         const list = await sweeps.list(request.owner, request.query.limit);
         return { items: list.map(withLinks) };
       },
+    );
+
+    app.get(
+      '/sweeps/presets',
+      {
+        schema: {
+          tags: ['sweeps'],
+          summary: 'The classic results as ready sweeps (He 2015, Schoenholz 2017, Pascanu 2013, the textbook)',
+          description: 'Each `request` is a POST /v1/sweeps body.',
+          response: { 200: SweepPresetList, ...problems(401, 429) },
+        },
+      },
+      async () => ({ items: parsedPresets }),
     );
 
     app.get(

@@ -173,7 +173,10 @@ describe('/v1/sweeps', () => {
     expect((await app.inject({ method: 'GET', url: `/v1/sweeps/${id}/stream` })).statusCode).toBe(426);
   });
 
-  it('every sweep preset is accepted as a POST body', async () => {
+  it('lists the sweep presets; the textbook one runs as a POST body', async () => {
+    const list = await app.inject({ method: 'GET', url: '/v1/sweeps/presets' });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().items.map((p: { id: string }) => p.id)).toEqual(sweepPresets.map((p) => p.id));
     for (const p of sweepPresets.filter((x) => x.id === 'sweep-textbook')) {
       const r = await app.inject({ method: 'POST', url: '/v1/sweeps', payload: p.request });
       expect(r.statusCode).toBe(202);
