@@ -588,7 +588,10 @@ async function loadPresets() {
     renderCompareChoices();
   }
   // After setSpec, which clears the form's messages.
-  if (loadError) form.showErrors([], `Could not load the presets: ${loadError.message}`);
+  if (loadError) {
+    const status = loadError instanceof ApiError ? ` (HTTP ${loadError.status})` : '';
+    form.showErrors([], `Could not load the presets${status}: ${loadError.message}`);
+  }
 }
 
 function applyPreset() {
