@@ -455,6 +455,7 @@ async function refreshJobs(append = false) {
       const page = await api(`/v1/jobs?${params}`);
       state.jobs.items = append ? [...state.jobs.items, ...page.items] : page.items;
       state.jobs.nextCursor = page.nextCursor ?? null;
+      state.jobs.appended = append;
       showJobsError(null);
       renderJobs();
     } catch (err) {
@@ -475,6 +476,18 @@ function button(text, onClick, cls = '') {
   if (cls) b.className = cls;
   b.addEventListener('click', onClick);
   return b;
+}
+
+// While the list is on screen and shows live jobs, it refreshes itself (progress, status).
+const JOBS_POLL_MS = 2000;
+let jobsPoll = 0;
+function pollJobsWhileLive() {
+  clearTimeout(jobsPoll);
+  // A refresh reloads the first page only: not while the user is reading further pages.
+  if (state.jobs.appended) return;
+  const visible = !$('#tab-jobs').hidden;
+  const live = state.jobs.items.some((j) => j.status === 'queued' || j.status === 'running');
+  if (visible && live) jobsPoll = setTimeout(() => refreshJobs(), JOBS_POLL_MS);
 }
 
 function renderJobs() {
@@ -514,6 +527,7 @@ function renderJobs() {
     body.append(tr);
   }
   $('#jobs-more').hidden = !state.jobs.nextCursor;
+  pollJobsWhileLive();
 }
 
 async function openJob(id) {
@@ -620,10 +634,17 @@ function selectTab(name) {
 const form = new SpecForm($('#spec-form'));
 
 $('#api-key').value = getApiKey();
-$('#api-key').addEventListener('change', (ev) => {
-  setApiKey(ev.target.value.trim());
+function applyApiKey() {
+  const key = $('#api-key').value.trim();
+  if (key === getApiKey()) return;
+  setApiKey(key);
   loadPresets();
   refreshJobs();
+}
+$('#api-key').addEventListener('change', applyApiKey);
+$('#api-key-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  applyApiKey();
 });
 $('#preset').addEventListener('change', applyPreset);
 $('#spec-form').addEventListener('submit', (ev) => {
