@@ -2,6 +2,7 @@
  * Over a real listening socket with a `ws` client: a consumer that stops reading is cut off with
  * 1013 while another keeps streaming, and resumes losslessly with `from`; shutdown closes with 1001.
  */
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,10 +46,11 @@ function connect(path: string): Client {
   };
 }
 
-/** Polls a condition every 20 ms, for at most 20 s. */
-async function until(cond: () => boolean): Promise<void> {
+/** Polls every 20 ms, for at most 20 s, until `cond()` holds or `value()` resolves to `target`. */
+async function until<T>(cond: () => boolean, value?: () => Promise<T>, target?: T): Promise<void> {
   for (let i = 0; i < 1000; i++) {
     if (cond()) return;
+    if (value && (await value()) === target) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error('condition not met within 20 s');
@@ -123,6 +125,44 @@ describe('NDJSON over a real socket', () => {
     expect(events).toHaveLength(steps + 1);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
     expect(events.at(-1)).toMatchObject({ type: 'done', status: 'succeeded' });
+  });
+});
+
+describe('a stuck NDJSON reader', () => {
+  it('is cut off after WS_STALL_MS with a full buffer, and a reconnect with from completes the stream', async () => {
+    const own = await buildTestApp({ WORKERS: '1', WS_MAX_BUFFER_BYTES: '65536', WS_STALL_MS: '200' });
+    try {
+      await own.listen({ port: 0, host: '127.0.0.1' });
+      const port = (own.server.address() as AddressInfo).port;
+      const steps = 1500;
+      const id = (await own.inject({ method: 'POST', url: '/v1/jobs', payload: wideEventSpec(steps) })).json().id;
+      // A raw request whose response is never read: after the kernel buffers, the stream's buffer fills.
+      const req = http.get({ host: '127.0.0.1', port, path: `/v1/jobs/${id}/events`, agent: false });
+      const res = await new Promise<http.IncomingMessage>((resolve) => req.once('response', resolve));
+      res.pause();
+      const connections = () =>
+        new Promise<number>((resolve, reject) => own.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+      await until(() => false, connections, 0);
+      // What did arrive is a prefix, in order, without `done`.
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', () => {});
+      res.resume();
+      await new Promise((resolve) => res.once('close', resolve));
+      const lines = Buffer.concat(chunks).toString('utf8').split('\n');
+      const complete = lines.slice(0, -1).map((l) => JSON.parse(l) as Ev);
+      expect(complete.length).toBeLessThan(steps + 1);
+      expect(complete.map((e) => e.seq)).toEqual(complete.map((_, i) => i));
+      const rest = await own.inject({ method: 'GET', url: `/v1/jobs/${id}/events?from=${complete.length}` });
+      const tail = rest.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Ev);
+      expect(tail[0]?.seq).toBe(complete.length);
+      expect(tail.at(-1)).toMatchObject({ type: 'done', seq: steps });
+    } finally {
+      await own.close();
+    }
   });
 });
 
