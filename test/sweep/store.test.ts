@@ -80,6 +80,7 @@ describe.each(backends)('sweep store conformance: %s', (_name, make) => {
     expect(store.ended('a', 1, 10).map((e) => e.seq)).toEqual([1]);
     expect(store.ended('a', 0, 1).map((e) => e.seq)).toEqual([0]);
     expect(store.ended('a', 0, 10)[0].cell.finalLoss).toBe('NaN');
+    expect(store.counts('a')).toEqual({ pending: 1, queued: 0, running: 0, succeeded: 1, failed: 0, cancelled: 1 });
     store.close();
   });
 

@@ -379,9 +379,12 @@ class SweepServiceImpl implements SweepService {
     const s = this.store.get(id);
     if (!s) return null;
     const total = s.shape.reduce((x, y) => x * y, 1);
-    const counts = emptyCounts();
-    if (s.status !== 'running') for (const c of this.store.cells(id)) counts[c.status]++;
-    return { lastSeq: s.lastSeq, total, status: s.status, counts };
+    return {
+      lastSeq: s.lastSeq,
+      total,
+      status: s.status,
+      counts: s.status === 'running' ? emptyCounts() : this.store.counts(id),
+    };
   }
 
   detach(sub: Subscriber): void {
@@ -407,12 +410,13 @@ class SweepServiceImpl implements SweepService {
           if (i !== undefined && !isEnded(cells[i].status)) cells[i] = { ...cells[i], status: job.status };
         }
     }
-    return { sweep: this.toSweep(s, cells), cells };
-  }
-
-  private toSweep(s: StoredSweep, cells: SweepCell[]): Sweep {
     const counts = emptyCounts();
     for (const c of cells) counts[c.status]++;
+    return { sweep: this.toSweep(s, counts), cells };
+  }
+
+  private toSweep(s: StoredSweep, counts: Record<CellStatus, number>): Sweep {
+    const total = s.shape.reduce((x, y) => x * y, 1);
     return {
       id: s.id,
       name: s.name,
@@ -424,13 +428,13 @@ class SweepServiceImpl implements SweepService {
       axes: s.request.axes,
       shape: s.shape,
       theory: s.theory,
-      progress: progressOf(cells.length, counts),
+      progress: progressOf(total, counts),
       error: s.error,
     };
   }
 
   async list(owner: Owner, limit: number): Promise<Sweep[]> {
-    return this.store.list(owner, limit).map((s) => this.toSweep(s, this.store.cells(s.id)));
+    return this.store.list(owner, limit).map((s) => this.toSweep(s, this.store.counts(s.id)));
   }
 
   async cancel(id: string, owner: Owner): Promise<Sweep> {

@@ -7,8 +7,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { SweepCell, SweepRequest, SweepStatus, TheoryLine } from '../../contract/sweep.js';
+import type { CellStatus, SweepCell, SweepRequest, SweepStatus, TheoryLine } from '../../contract/sweep.js';
 import type { Owner } from '../types.js';
+import { emptyCounts } from './grid.js';
 
 export interface StoredSweep {
   id: string;
@@ -44,6 +45,8 @@ export interface SweepStore {
    * becomes the sweep's lastSeq in the same write.
    */
   putCell(id: string, cell: SweepCell, seq?: number): void;
+  /** Number of cells in each status. */
+  counts(id: string): Record<CellStatus, number>;
   /** Ended cells with seq ≥ from, in seq order, at most `limit`. */
   ended(id: string, from: number, limit: number): CellEntry[];
   /** Ids of sweeps still running (to resume after a restart), oldest first. */
@@ -85,6 +88,11 @@ export class MemorySweepStore implements SweepStore {
       this.#bySeq.get(id)![seq] = cell.index;
       this.update(id, { lastSeq: seq });
     }
+  }
+  counts(id: string): Record<CellStatus, number> {
+    const counts = emptyCounts();
+    for (const c of this.#cells.get(id) ?? []) counts[c.status]++;
+    return counts;
   }
   ended(id: string, from: number, limit: number): CellEntry[] {
     const order = this.#bySeq.get(id) ?? [];
@@ -197,6 +205,9 @@ export class SqliteSweepStore implements SweepStore {
       ended: db.prepare(
         'SELECT seq, cell FROM sweep_cells WHERE sweep_id = ? AND seq >= ? AND seq IS NOT NULL ORDER BY seq LIMIT ?',
       ),
+      counts: db.prepare(
+        "SELECT json_extract(cell, '$.status') AS status, count(*) AS n FROM sweep_cells WHERE sweep_id = ? GROUP BY status",
+      ),
       lastSeq: db.prepare('UPDATE sweeps SET last_seq = ? WHERE id = ?'),
       running: db.prepare("SELECT id FROM sweeps WHERE status = 'running' ORDER BY id").pluck(),
       list: db.prepare('SELECT * FROM sweeps WHERE (@owner IS NULL OR owner = @owner) ORDER BY id DESC LIMIT @limit'),
@@ -258,6 +269,11 @@ export class SqliteSweepStore implements SweepStore {
       this.#stmt.putCell.run(JSON.stringify(cell), seq, id, cell.index);
       this.#stmt.lastSeq.run(seq, id);
     })();
+  }
+  counts(id: string): Record<CellStatus, number> {
+    const counts = emptyCounts();
+    for (const r of this.#stmt.counts.all(id) as { status: CellStatus; n: number }[]) counts[r.status] = r.n;
+    return counts;
   }
   ended(id: string, from: number, limit: number): CellEntry[] {
     return (this.#stmt.ended.all(id, Math.max(0, from), limit) as { seq: number; cell: string }[]).map((r) => ({
