@@ -82,6 +82,8 @@ export class SpecForm {
       else value = raw;
       setPath(spec, path, value);
     }
+    // A gain or std without a scheme means nothing: leave the whole init to the server's default.
+    if (spec.network?.init && !spec.network.init.scheme) delete spec.network.init;
     // Fields only the JSON editor can express ride along from the last loaded spec.
     const kept = this.loaded ?? {};
     if (spec.network?.init?.scheme === 'explicit' && getPath(kept, 'network.init.scheme') === 'explicit') {

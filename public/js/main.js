@@ -685,6 +685,8 @@ function runView(run, stream) {
     nonfiniteStep: run.nonfinite?.step ?? null,
     outcome: run.summary?.outcome ?? null,
     stepsRun: run.summary?.stepsRun ?? null,
+    // What the depth chart draws as the prediction, computed here from the spec (null when none).
+    predictedLayerGradFactor: predictedBackwardProfile(run.spec)?.factor ?? null,
     stream: stream ? Object.freeze({ ...stream.stats, finished: stream.finished }) : null,
   });
 }

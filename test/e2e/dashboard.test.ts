@@ -33,6 +33,7 @@ interface RunView {
   nonfiniteStep: number | null;
   outcome: string | null;
   stepsRun: number | null;
+  predictedLayerGradFactor: number | null;
   stream: {
     connects: number;
     reconnects: number;
@@ -47,7 +48,7 @@ interface PresetLite {
   id: string;
   title: string;
   phenomenon: string;
-  spec: { network: { kind: string; init?: { scheme?: string } } };
+  spec: { network: { kind: string; depth?: number; init?: { scheme?: string; gain?: number } } };
   mitigated: { id: string; mitigation: string; spec: unknown }[];
 }
 
@@ -206,8 +207,19 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
       expect(await page.textContent('#nonfinite-banner')).toContain(`step ${run.nonfiniteStep}`);
     }
     // The summary on the page is the server's.
-    const job = await apiJson<{ summary: { outcome: string } }>(`/v1/jobs/${run.jobId}`);
+    const job = await apiJson<{ summary: { outcome: string; backwardGain: number } }>(`/v1/jobs/${run.jobId}`);
     expect(await page.getAttribute('#summary', 'data-outcome')).toBe(job.summary.outcome);
+    // The predicted line: gain^(L−1) (closed form; 1.5^9 = 38.443359375 for the textbook W = 1.5·I,
+    // L = 10, exact in float64), computed by the page from the spec; the engine's measured backward
+    // gain agrees to 1e-9 relative.
+    const net = textbook.spec.network;
+    if (net.init?.scheme === 'scaled-identity') {
+      const L = net.depth!;
+      const predicted = (net.init.gain ?? 1) ** (L - 1);
+      expect(run.predictedLayerGradFactor).toBe(predicted);
+      expect(Math.abs(job.summary.backwardGain / predicted - 1)).toBeLessThan(1e-9);
+      expect(await points('#chart-depth')).toBe(L);
+    }
     expect(consoleErrors).toEqual([]);
     await shot('run');
   });
