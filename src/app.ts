@@ -115,6 +115,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   if (deps.service) {
     service = deps.service;
   } else {
+    // Loaded only when needed: a caller passing its own service (another backend, a test) never
+    // pulls in the embedded runtime, its worker pool and SQLite.
     const { createEmbeddedRuntime } = await import('./runtime/index.js');
     service = await createEmbeddedRuntime({
       dataDir: config.dataDir,
@@ -129,6 +131,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     });
     ownsService = true;
   }
+  // Registered before any plugin, so that the service is closed even if a later registration fails.
+  app.addHook('onClose', async () => {
+    if (ownsService) await service.close({ graceMs: config.shutdownGraceS * 1000 });
+  });
 
   let draining = false;
   const state: AppState = {
@@ -142,149 +148,151 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   };
   app.decorate('gl', state);
 
-  const keyRing = createKeyRing(config.apiKeys);
+  try {
+    const keyRing = createKeyRing(config.apiKeys);
 
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'", 'ws:', 'wss:'],
-        objectSrc: ["'none'"],
-        frameAncestors: ["'self'"],
-        baseUri: ["'self'"],
-        // Plain-HTTP deployments (a laptop, a notebook on a LAN) must keep working.
-        upgradeInsecureRequests: null,
+    await app.register(fastifyHelmet, {
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'", 'ws:', 'wss:'],
+          objectSrc: ["'none'"],
+          frameAncestors: ["'self'"],
+          baseUri: ["'self'"],
+          // Plain-HTTP deployments (a laptop, a notebook on a LAN) must keep working.
+          upgradeInsecureRequests: null,
+        },
       },
-    },
-    // Swagger UI sets its own CSP (with its script hashes) on /docs.
-    enableCSPNonces: false,
-  });
+      // Swagger UI sets its own CSP (with its script hashes) on /docs.
+      enableCSPNonces: false,
+    });
 
-  await app.register(fastifyCors, {
-    // Empty allow-list: no CORS headers at all, so browsers keep to same-origin.
-    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
-    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
-    exposedHeaders: ['Location', 'Retry-After', 'X-Request-Id'],
-    maxAge: 600,
-  });
+    await app.register(fastifyCors, {
+      // Empty allow-list: no CORS headers at all, so browsers keep to same-origin.
+      origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+      methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+      exposedHeaders: ['Location', 'Retry-After', 'X-Request-Id'],
+      maxAge: 600,
+    });
 
-  await app.register(fastifyRateLimit, {
-    global: true,
-    max: config.rateLimitMax,
-    timeWindow: config.rateLimitWindowMs,
-    // Probes, metrics, docs and the dashboard's files are not the API: never throttle them.
-    allowList: (req: FastifyRequest) => !req.url.startsWith('/v1/') && req.url !== '/v1',
-    keyGenerator: (req: FastifyRequest) => {
-      const token = bearerToken(req);
-      const owner = keyRing.enabled ? keyRing.ownerOf(token) : null;
-      if (owner) return owner;
-      // req.ip is undefined for injected WebSockets and unix sockets (STACK.md).
-      return req.ip ?? req.socket?.remoteAddress ?? 'local';
-    },
-    errorResponseBuilder: (_req, context) =>
-      new errors.RATE_LIMITED(`${context.max} requests per ${context.after}; retry after the Retry-After seconds`),
-  });
-
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Gradient Lab',
-        version: API_VERSION,
-        description:
-          'Train small neural networks in worker threads and watch, step by step and layer by layer, how their gradients explode or vanish, and what each mitigation does about it. Errors are application/problem+json (RFC 9457). Non-finite numbers travel as the strings "NaN", "Infinity", "-Infinity".',
-        license: { name: 'MIT', identifier: 'MIT' },
+    await app.register(fastifyRateLimit, {
+      global: true,
+      max: config.rateLimitMax,
+      timeWindow: config.rateLimitWindowMs,
+      // Probes, metrics, docs and the dashboard's files are not the API: never throttle them.
+      allowList: (req: FastifyRequest) => !req.url.startsWith('/v1/') && req.url !== '/v1',
+      keyGenerator: (req: FastifyRequest) => {
+        const token = bearerToken(req);
+        const owner = keyRing.enabled ? keyRing.ownerOf(token) : null;
+        if (owner) return owner;
+        // req.ip is undefined for injected WebSockets and unix sockets (STACK.md).
+        return req.ip ?? req.socket?.remoteAddress ?? 'local';
       },
-      servers: [{ url: '/', description: 'This server' }],
-      tags: [
-        { name: 'jobs', description: 'Simulation jobs' },
-        { name: 'streams', description: 'Live event streams (WebSocket, NDJSON)' },
-        { name: 'analysis', description: 'Analysis of a network at initialization, and ready-made scenarios' },
-        { name: 'ops', description: 'Health and metrics (outside /v1, never behind API keys)' },
-      ],
-      components: {
-        securitySchemes: {
-          apiKey: {
-            type: 'http',
-            scheme: 'bearer',
-            description: 'Required on /v1 when the server has API_KEYS configured.',
+      errorResponseBuilder: (_req, context) =>
+        new errors.RATE_LIMITED(`${context.max} requests per ${context.after}; retry after the Retry-After seconds`),
+    });
+
+    await app.register(fastifySwagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Gradient Lab',
+          version: API_VERSION,
+          description:
+            'Train small neural networks in worker threads and watch, step by step and layer by layer, how their gradients explode or vanish, and what each mitigation does about it. Errors are application/problem+json (RFC 9457). Non-finite numbers travel as the strings "NaN", "Infinity", "-Infinity".',
+          license: { name: 'MIT', identifier: 'MIT' },
+        },
+        servers: [{ url: '/', description: 'This server' }],
+        tags: [
+          { name: 'jobs', description: 'Simulation jobs' },
+          { name: 'streams', description: 'Live event streams (WebSocket, NDJSON)' },
+          { name: 'analysis', description: 'Analysis of a network at initialization, and ready-made scenarios' },
+          { name: 'ops', description: 'Health and metrics (outside /v1, never behind API keys)' },
+        ],
+        components: {
+          securitySchemes: {
+            apiKey: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'Required on /v1 when the server has API_KEYS configured.',
+            },
           },
         },
       },
-    },
-    transform: (doc) => {
-      const out = jsonSchemaTransform(doc);
-      const schema = out.schema as Record<string, unknown>;
-      // /v1 takes the bearer key when keys are configured (hence the empty alternative); the rest is open.
-      schema['security'] = doc.url.startsWith('/v1/') ? [{ apiKey: [] }, {}] : [];
-      schema['operationId'] ??= operationIdFor(doc.route.method, doc.url);
-      return out;
-    },
-    transformObject: (doc) => pruneUnusedSchemas(jsonSchemaTransformObject(doc) as never),
-  });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
-  app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) =>
-    reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send(app.swagger()),
-  );
+      transform: (doc) => {
+        const out = jsonSchemaTransform(doc);
+        const schema = out.schema as Record<string, unknown>;
+        // /v1 takes the bearer key when keys are configured (hence the empty alternative); the rest is open.
+        schema['security'] = doc.url.startsWith('/v1/') ? [{ apiKey: [] }, {}] : [];
+        schema['operationId'] ??= operationIdFor(doc.route.method, doc.url);
+        return out;
+      },
+      transformObject: (doc) => pruneUnusedSchemas(jsonSchemaTransformObject(doc) as never),
+    });
+    await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
+    app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send(app.swagger()),
+    );
 
-  await app.register(fastifyWebsocket, {
-    options: { maxPayload: 64 * 1024 },
-    preClose(done) {
-      const wss = app.websocketServer;
-      const pending: Promise<void>[] = [];
-      for (const client of wss.clients) {
-        if (client.readyState === client.OPEN) {
-          pending.push(new Promise((resolve) => client.once('close', () => resolve())));
-          client.close(WS_CLOSE.goingAway, 'server shutting down');
-        } else {
-          // Already closing: the handshake is done from our side; do not wait on the peer's TCP.
-          client.terminate();
+    await app.register(fastifyWebsocket, {
+      options: { maxPayload: 64 * 1024 },
+      preClose(done) {
+        const wss = app.websocketServer;
+        const pending: Promise<void>[] = [];
+        for (const client of wss.clients) {
+          if (client.readyState === client.OPEN) {
+            pending.push(new Promise((resolve) => client.once('close', () => resolve())));
+            client.close(WS_CLOSE.goingAway, 'server shutting down');
+          } else {
+            // Already closing: the handshake is done from our side; do not wait on the peer's TCP.
+            client.terminate();
+          }
         }
-      }
-      // A client that never answers the close handshake must not hold the shutdown for ws's 30 s
-      // close timeout: give the handshakes a moment, then cut what is left.
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, WS_CLOSE_WAIT_MS);
-      });
-      void Promise.race([Promise.all(pending), timeout]).then(() => {
-        clearTimeout(timer);
-        for (const client of wss.clients) client.terminate();
-        wss.close();
-        done();
-      });
-    },
-  });
+        // A client that never answers the close handshake must not hold the shutdown for ws's 30 s
+        // close timeout: give the handshakes a moment, then cut what is left.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, WS_CLOSE_WAIT_MS);
+        });
+        void Promise.race([Promise.all(pending), timeout]).then(() => {
+          clearTimeout(timer);
+          for (const client of wss.clients) client.terminate();
+          wss.close();
+          done();
+        });
+      },
+    });
 
-  await app.register(opsPlugin, { service, isDraining: () => draining });
+    await app.register(opsPlugin, { service, isDraining: () => draining });
 
-  await app.register(v1Routes, {
-    prefix: '/v1',
-    service,
-    isDraining: () => draining,
-    wsMaxBufferBytes: config.wsMaxBufferBytes,
-    wsPingMs: config.wsPingMs,
-    wsStallMs: config.wsStallMs,
-    keyRing,
-    extraRoutes: deps.extraRoutes,
-  });
+    await app.register(v1Routes, {
+      prefix: '/v1',
+      service,
+      isDraining: () => draining,
+      wsMaxBufferBytes: config.wsMaxBufferBytes,
+      wsPingMs: config.wsPingMs,
+      wsStallMs: config.wsStallMs,
+      keyRing,
+      extraRoutes: deps.extraRoutes,
+    });
 
-  const publicDir = path.join(root, 'public');
-  if (!existsSync(publicDir)) mkdirSync(publicDir, { recursive: true });
-  await app.register(fastifyStatic, { root: publicDir, prefix: '/', index: ['index.html'] });
-  await app.register(fastifyStatic, {
-    root: path.dirname(require.resolve('uplot/dist/uPlot.esm.js')),
-    prefix: '/vendor/uplot/',
-    decorateReply: false,
-  });
-
-  app.addHook('onClose', async () => {
-    if (ownsService) await service.close({ graceMs: config.shutdownGraceS * 1000 });
-  });
+    const publicDir = path.join(root, 'public');
+    if (!existsSync(publicDir)) mkdirSync(publicDir, { recursive: true });
+    await app.register(fastifyStatic, { root: publicDir, prefix: '/', index: ['index.html'] });
+    await app.register(fastifyStatic, {
+      root: path.dirname(require.resolve('uplot/dist/uPlot.esm.js')),
+      prefix: '/vendor/uplot/',
+      decorateReply: false,
+    });
+  } catch (err) {
+    // The caller never gets the app, so it cannot close what was started for it.
+    if (ownsService) await service.close({ graceMs: 0 });
+    throw err;
+  }
 
   return app;
 }
