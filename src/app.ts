@@ -131,7 +131,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     });
     ownsService = true;
   }
-  // Registered before any plugin, so that the service is closed even if a later registration fails.
+  // app.close() (src/server.ts on SIGTERM, tests) closes the service this app started.
   app.addHook('onClose', async () => {
     if (ownsService) await service.close({ graceMs: config.shutdownGraceS * 1000 });
   });
