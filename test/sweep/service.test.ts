@@ -179,6 +179,21 @@ describe('sweep service', () => {
     expect(grid.cells.every((c) => c.status === 'succeeded' && c.finalLoss !== null)).toBe(true);
   });
 
+  it('offers cells again when the job queue is full, submitting each exactly once', async () => {
+    const { sweeps, jobs } = await setup({ window: 12, maxQueue: 2 });
+    const view = await sweeps.create(
+      textbook([{ path: 'seed', values: Array.from({ length: 30 }, (_, i) => i) }]),
+      null,
+    );
+    const events = await collect(sweeps, view.sweep.id);
+    expect(events.at(-1)).toMatchObject({ type: 'done', seq: 30, status: 'succeeded' });
+    const page = await jobs.list({ owner: null, sweepId: view.sweep.id, limit: 1000 });
+    expect(page.items).toHaveLength(30);
+    const grid = (await sweeps.get(view.sweep.id, null))!;
+    expect(new Set(grid.cells.map((c) => c.jobId)).size).toBe(30);
+    expect(grid.cells.every((c) => c.status === 'succeeded')).toBe(true);
+  });
+
   it('works over a job service without onJobEnd (as another backend may be), learning of ends from each job’s events', async () => {
     const jobs = await createEmbeddedRuntime(runtimeConfig());
     // The same real service seen through the bare JobService interface.

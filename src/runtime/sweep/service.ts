@@ -65,7 +65,11 @@ interface Active {
   owner: Owner;
   request: SweepRequest;
   total: number;
+  /** Next never-offered cell; cells below it that still need offering are in `retry`. */
   next: number;
+  /** Cells to offer again (the job queue was full or draining), or left pending by a previous process. */
+  retry: number[];
+  retryTimer: NodeJS.Timeout | null;
   inFlight: Map<string, number>;
   counts: Record<CellStatus, number>;
   lastSeq: number;
@@ -152,7 +156,6 @@ class SweepServiceImpl implements SweepService {
   /** Ends reported before submit() returned the job's id (a very fast cell). */
   private readonly earlyEnds = new Map<string, JobRecord>();
   private readonly unlisten: (() => void) | null;
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly submitting = new Set<Promise<void>>();
   private readonly window: number;
   private closed = false;
@@ -189,17 +192,19 @@ class SweepServiceImpl implements SweepService {
 
   private activate(stored: StoredSweep, cells: SweepCell[]): Active {
     const counts = emptyCounts();
-    let next = cells.length;
+    const retry: number[] = [];
     for (const c of cells) {
       counts[c.status]++;
-      if (c.status === 'pending' && c.index < next) next = c.index;
+      if (c.status === 'pending') retry.push(c.index);
     }
     const a: Active = {
       id: stored.id,
       owner: stored.owner,
       request: stored.request,
       total: cells.length,
-      next,
+      next: cells.length,
+      retry,
+      retryTimer: null,
       inFlight: new Map(),
       counts,
       lastSeq: stored.lastSeq,
@@ -241,8 +246,8 @@ class SweepServiceImpl implements SweepService {
   /** Offers cells to the job service until the window is full, the job queue refuses, or none are left. */
   private pump(a: Active): void {
     if (this.closed || a.blocked || a.cancelled) return;
-    while (a.next < a.total && a.inFlight.size < this.window) {
-      const index = a.next++;
+    while ((a.retry.length > 0 || a.next < a.total) && a.inFlight.size < this.window) {
+      const index = a.retry.length > 0 ? a.retry.shift()! : a.next++;
       a.inFlight.set(`pending:${index}`, index);
       const p = this.submitCell(a, index).finally(() => this.submitting.delete(p));
       this.submitting.add(p);
@@ -267,18 +272,18 @@ class SweepServiceImpl implements SweepService {
       }
       const code = codeOf(err);
       if (code === 'GL_ERR_QUEUE_FULL' || code === 'GL_ERR_DRAINING') {
-        // Offer the cell again later: when one of ours ends, or after a pause if none is in flight.
-        a.next = Math.min(a.next, index);
-        if (code === 'GL_ERR_DRAINING' || a.blocked) return;
+        // Offer the cell again later: when one of ours ends, or after a pause.
+        a.retry.push(index);
+        a.retry.sort((x, y) => x - y);
+        if (code === 'GL_ERR_DRAINING') return;
         a.blocked = true;
-        if (a.inFlight.size === 0) {
-          const timer = setTimeout(() => {
-            this.retryTimers.delete(timer);
+        if (a.retryTimer === null) {
+          a.retryTimer = setTimeout(() => {
+            a.retryTimer = null;
             a.blocked = false;
             this.pump(a);
           }, RETRY_MS);
-          timer.unref();
-          this.retryTimers.add(timer);
+          a.retryTimer.unref();
         }
         return;
       }
@@ -362,6 +367,7 @@ class SweepServiceImpl implements SweepService {
   private maybeFinish(a: Active): void {
     const done = a.counts.succeeded + a.counts.failed + a.counts.cancelled;
     if (done < a.total || !this.active.has(a.id)) return;
+    if (a.retryTimer) clearTimeout(a.retryTimer);
     const status: SweepStatus = a.cancelled ? 'cancelled' : 'succeeded';
     this.store.update(a.id, { status, endedAt: new Date().toISOString() });
     this.active.delete(a.id);
@@ -444,6 +450,7 @@ class SweepServiceImpl implements SweepService {
     if (!a) throw new errors.SWEEP_ENDED(id, s.status);
     a.cancelled = true;
     a.next = a.total;
+    a.retry = [];
     for (const cell of this.store.cells(id))
       if (cell.status === 'pending' && !a.inFlight.has(`pending:${cell.index}`))
         this.finishCell(a, { ...cell, status: 'cancelled' });
@@ -475,7 +482,7 @@ class SweepServiceImpl implements SweepService {
     if (this.closed) return;
     this.closed = true;
     this.unlisten?.();
-    for (const t of this.retryTimers) clearTimeout(t);
+    for (const a of this.active.values()) if (a.retryTimer) clearTimeout(a.retryTimer);
     for (const a of this.active.values()) for (const s of a.subscribers) s.end();
     // A submission under way must still record its job id, or the next start would submit the cell twice.
     await Promise.allSettled([...this.submitting]);
