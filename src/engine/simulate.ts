@@ -106,6 +106,23 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     for (let i = 0; i < nSeg; i++) sq[i] = sumSq(x, segOff[i], segEnd[i] - segOff[i], f32);
   };
 
+  /** Scales every gradient by `c` (c > 0) or clamps it to [−v, v] (`clamp_`: NaN stays NaN); fills deltaSq. */
+  const clipBy = (c: number, v: number) => {
+    for (let s = 0; s < nSeg; s++) {
+      let acc = 0;
+      const end = segEnd[s];
+      for (let i = segOff[s]; i < end; i++) {
+        let g = grads[i];
+        if (c > 0) g = f32 ? Math.fround(g * c) : g * c;
+        else g = Math.min(v, Math.max(-v, g));
+        grads[i] = g;
+        acc = f32 ? Math.fround(acc + Math.fround(g * g)) : acc + g * g;
+      }
+      deltaSq[s] = acc;
+    }
+    return deltaSq;
+  };
+
   let nonFinite: NonFiniteInfo | null = null;
   let firstGradNorm = Number.NaN;
   let backwardGain = Number.NaN;
@@ -133,27 +150,18 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
 
     let clippedNorm = gradNorm;
     for (const clip of clips) {
+      // Each clip rescales or clamps and re-measures in one pass; deltaSq is scratch until the update.
       if (clip.kind === 'clip-norm') {
         const coef = clip.value / (clippedNorm + CLIP_NORM_EPS);
-        if (coef < 1) {
-          const c = f32 ? Math.fround(coef) : coef;
-          if (f32) for (let i = 0; i < nParams; i++) grads[i] = Math.fround(grads[i] * c);
-          else for (let i = 0; i < nParams; i++) grads[i] *= c;
-        }
+        if (coef < 1) clippedNorm = norm(clipBy(f32 ? Math.fround(coef) : coef, 0));
       } else {
-        const v = clip.value;
-        // clamp_ semantics: NaN stays NaN.
-        for (let i = 0; i < nParams; i++) grads[i] = Math.min(v, Math.max(-v, grads[i]));
+        clippedNorm = norm(clipBy(0, clip.value));
       }
-      fillSq(grads, deltaSq);
-      clippedNorm = norm(deltaSq);
     }
 
     const lr = learningRateAt(schedule, step);
-    deltaSq.fill(0);
-    if (f32) updateF32(optimizer, step, f32 ? Math.fround(lr) : lr);
+    if (f32) updateF32(optimizer, step, Math.fround(lr));
     else updateF64(optimizer, step, lr);
-    fillSq(params, paramSq);
     const paramNorm = norm(paramSq);
 
     stepsRun = step;
@@ -240,18 +248,21 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
   }
 
   // PyTorch's update rules, in PyTorch's order of operations (torch.optim.SGD, torch.optim.Adam).
-  // deltaSq collects ‖Δp‖² per segment for the update ratio.
+  // The same pass collects ‖Δp‖² (deltaSq, for the update ratio) and ‖p‖² (paramSq) per segment.
   function updateF64(opt: JobSpec['training']['optimizer'], step: number, lr: number): void {
     if (opt === 'sgd') {
       for (let s = 0; s < nSeg; s++) {
         let acc = 0;
+        let accP = 0;
         for (let i = segOff[s]; i < segEnd[s]; i++) {
           const old = params[i];
           const p = old + -lr * grads[i];
           params[i] = p;
+          accP += p * p;
           acc += (p - old) * (p - old);
         }
         deltaSq[s] = acc;
+        paramSq[s] = accP;
       }
       return;
     }
@@ -259,15 +270,18 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     if (opt === 'momentum') {
       for (let s = 0; s < nSeg; s++) {
         let acc = 0;
+        let accP = 0;
         for (let i = segOff[s]; i < segEnd[s]; i++) {
           const b = step === 1 ? grads[i] : buf[i] * MOMENTUM + grads[i];
           buf[i] = b;
           const old = params[i];
           const p = old + -lr * b;
           params[i] = p;
+          accP += p * p;
           acc += (p - old) * (p - old);
         }
         deltaSq[s] = acc;
+        paramSq[s] = accP;
       }
       return;
     }
@@ -280,6 +294,7 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     const w2 = 1 - ADAM_BETA2;
     for (let s = 0; s < nSeg; s++) {
       let acc = 0;
+      let accP = 0;
       for (let i = segOff[s]; i < segEnd[s]; i++) {
         const g = grads[i];
         const m = buf[i] + w1 * (g - buf[i]);
@@ -290,9 +305,11 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
         const old = params[i];
         const p = old + (-stepSize * m) / denom;
         params[i] = p;
+        accP += p * p;
         acc += (p - old) * (p - old);
       }
       deltaSq[s] = acc;
+      paramSq[s] = accP;
     }
   }
 
@@ -302,14 +319,17 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     if (opt === 'sgd') {
       for (let s = 0; s < nSeg; s++) {
         let acc = 0;
+        let accP = 0;
         for (let i = segOff[s]; i < segEnd[s]; i++) {
           const old = params[i];
           const p = f(old + f(negLr * grads[i]));
           params[i] = p;
+          accP = f(accP + f(p * p));
           const d = f(p - old);
           acc = f(acc + f(d * d));
         }
         deltaSq[s] = acc;
+        paramSq[s] = accP;
       }
       return;
     }
@@ -317,16 +337,19 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     if (opt === 'momentum') {
       for (let s = 0; s < nSeg; s++) {
         let acc = 0;
+        let accP = 0;
         for (let i = segOff[s]; i < segEnd[s]; i++) {
           const b = step === 1 ? grads[i] : f(f(buf[i] * f(MOMENTUM)) + grads[i]);
           buf[i] = b;
           const old = params[i];
           const p = f(old + f(negLr * b));
           params[i] = p;
+          accP = f(accP + f(p * p));
           const d = f(p - old);
           acc = f(acc + f(d * d));
         }
         deltaSq[s] = acc;
+        paramSq[s] = accP;
       }
       return;
     }
@@ -341,6 +364,7 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     const eps = f(ADAM_EPS);
     for (let s = 0; s < nSeg; s++) {
       let acc = 0;
+      let accP = 0;
       for (let i = segOff[s]; i < segEnd[s]; i++) {
         const g = grads[i];
         const m = f(buf[i] + f(w1 * f(g - buf[i])));
@@ -351,10 +375,12 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
         const old = params[i];
         const p = f(old + f(f(negStep * m) / denom));
         params[i] = p;
+        accP = f(accP + f(p * p));
         const d = f(p - old);
         acc = f(acc + f(d * d));
       }
       deltaSq[s] = acc;
+      paramSq[s] = accP;
     }
   }
 }
