@@ -31,6 +31,7 @@ export const WS_CLOSE = {
 } as const;
 
 const ClientMessage = z.object({ type: z.literal('cancel') });
+const ENDED: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
 
 export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
@@ -219,9 +220,19 @@ function serveSocket(socket: WebSocket, ctx: SocketContext): void {
         },
         onEnd() {
           if (stopped) return;
-          // Ended without `done`: the service is shutting down or handed the job back to the queue.
-          if (sawDone) finish(WS_CLOSE.done, 'done');
-          else finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`);
+          if (sawDone) {
+            finish(WS_CLOSE.done, 'done');
+            return;
+          }
+          // Ended without `done`: either `from` was past the end of an ended job (nothing to send),
+          // or the service is shutting down or handed the job back to the queue (come back later).
+          service.get(ctx.id, ctx.owner).then(
+            (job) =>
+              job && ENDED.has(job.status)
+                ? finish(WS_CLOSE.done, 'done')
+                : finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`),
+            () => finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`),
+          );
         },
       })
       .then(
