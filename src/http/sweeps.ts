@@ -32,6 +32,7 @@ import {
   type SweepSubscription,
   type SweepView,
 } from '../runtime/sweep/service.js';
+import { metrics } from './ops.js';
 import { problems, type V1Options } from './shared.js';
 import { WS_CLOSE } from './stream.js';
 
@@ -261,6 +262,7 @@ function serveSocket(socket: WebSocket, sweeps: SweepService, ctx: SocketContext
   let sub: SweepSubscription | null = null;
   let finished = false;
   let nextSeq = ctx.from;
+  metrics.wsClients.inc();
   const finish = (code: number, reason: string) => {
     if (finished) return;
     finished = true;
@@ -291,6 +293,7 @@ function serveSocket(socket: WebSocket, sweeps: SweepService, ctx: SocketContext
   ping.unref();
   socket.on('close', () => {
     clearInterval(ping);
+    metrics.wsClients.dec();
     finished = true;
     sub?.close();
   });
