@@ -78,7 +78,10 @@ describe('ops endpoints', () => {
     const ws = new WebSocket(`${address.replace('http', 'ws')}/v1/jobs/${id}/stream?from=0`);
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
     await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
-    expect(sample((await app.inject('/metrics')).body, 'gradient_lab_websocket_clients')).toBe(1);
+    const during = (await app.inject('/metrics')).body;
+    expect(sample(during, 'gradient_lab_websocket_clients')).toBe(1);
+    expect(sample(during, 'gradient_lab_jobs_running')).toBe(1);
+    expect(sample(during, 'gradient_lab_jobs{status="running"}')).toBe(1);
     expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` })).statusCode).toBe(200);
     // The server ends the stream after the cancelled job's done event.
     expect(await closed).toBe(1000);
