@@ -16,6 +16,8 @@ export const SWEEP_LIMITS = {
   cells: 10_000,
   /** Default work budget: the sum over cells of the engine's `estimateWork(spec).flops`. */
   workFlops: 2e13,
+  /** Default bound on the JSON bytes of all cells' specs together (explicit weights × many cells). */
+  specBytes: 64 * 2 ** 20,
   pathLength: 200,
   labelLength: 100,
   nameLength: 200,

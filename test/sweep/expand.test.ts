@@ -135,6 +135,19 @@ describe('expandSweep', () => {
     expect(e3.errors[0].message).toMatch(/^cell 2 /);
   });
 
+  it('refuses a grid whose cell specs add up to more JSON than the spec-bytes budget, before parsing any', () => {
+    const inputs = Array.from({ length: 200 }, (_, i) => [i / 7, -i / 3]);
+    const targets = inputs.map(([a, b]) => [a + b, a - b]);
+    const r = request([{ path: 'seed', values: Array.from({ length: 200 }, (_, i) => i) }], {
+      ...base,
+      data: { kind: 'explicit', inputs, targets },
+    });
+    const perCell = JSON.stringify(r.base).length;
+    const e = refusal(() => expandSweep(r, { maxSpecBytes: 100 * perCell }));
+    expect(e.errors[0]).toMatchObject({ path: 'axes', message: expect.stringContaining('200 cells of ~') });
+    expect(() => expandSweep(r, { maxSpecBytes: 300 * perCell })).not.toThrow();
+  });
+
   it('refuses duplicate axes and labels of the wrong length', () => {
     const e = refusal(() =>
       expandSweep(

@@ -14,6 +14,8 @@ export interface SweepBudget {
   maxWorkFlops?: number;
   /** Most flops for any one cell (the job service's own per-job budget), or no check. */
   maxCellFlops?: number;
+  /** Most JSON bytes of all cell specs together (default SWEEP_LIMITS.specBytes): bounds parsing and storage. */
+  maxSpecBytes?: number;
 }
 
 export interface ExpandedSweep {
@@ -96,6 +98,10 @@ function describeCell(request: SweepRequest, index: number): string {
     .map((v, i) => `${request.axes[i].path}=${JSON.stringify(v)}`)
     .join(', ');
   return `cell ${index} (${values})`;
+}
+
+function fmtBytes(n: number): string {
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`;
 }
 
 function invalid(summary: string, list: FieldError[]): Error {
@@ -182,6 +188,20 @@ export function expandSweep(
     if (seen !== i) labelErrors.push({ path: `axes.${i}.path`, message: `${axis.path} is already axis ${seen}` });
   });
   if (labelErrors.length > 0) throw invalid(labelErrors[0].message, labelErrors);
+  // Estimated before anything is parsed: every cell carries the base and one value per axis, and
+  // value j of axis i sits in total / n_i cells.
+  const maxSpecBytes = budget.maxSpecBytes ?? SWEEP_LIMITS.specBytes;
+  let specBytes = total * JSON.stringify(request.base).length;
+  request.axes.forEach((axis, i) => {
+    for (const v of axis.values) specBytes += (JSON.stringify(v)?.length ?? 0) * (total / shape[i]);
+  });
+  if (total <= maxCells && specBytes > maxSpecBytes)
+    throw invalid(`the cells' specs add up to ~${fmtBytes(specBytes)}; at most ${fmtBytes(maxSpecBytes)}`, [
+      {
+        path: 'axes',
+        message: `${total} cells of ~${fmtBytes(specBytes / total)} each (~${fmtBytes(specBytes)} in all); at most ${fmtBytes(maxSpecBytes)}: use fewer cells or smaller explicit values`,
+      },
+    ]);
   if (total > maxCells)
     throw invalid(`${total} cells (${shape.join(' × ')}) is over the cell budget of ${maxCells}`, [
       { path: 'axes', message: `${total} cells (${shape.join(' × ')}); at most ${maxCells}` },

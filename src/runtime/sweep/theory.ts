@@ -19,6 +19,8 @@ const NONE: CellPrediction = {
 
 /** An SVD of W_hh costs ~hidden³; past this the prediction is left out rather than stall a request. */
 const MAX_ANALYZED_HIDDEN = 256;
+/** Distinct W_hh draws analysed per sweep (a cache holds one sweep's). */
+const MAX_ANALYSES = 64;
 
 /**
  * σ_w² = fanIn·Var(W) of a hidden width×width layer for a random scheme (the mean-field weight
@@ -52,6 +54,8 @@ function rnnLambda1(spec: JobSpec, cache: Map<string, number | null>): number | 
   const network = { ...net, seqLength: 1 };
   const key = JSON.stringify([network, spec.seed]);
   if (cache.has(key)) return cache.get(key) ?? null;
+  // Bounded work per sweep (one cache per sweep): past it, cells go without a λ₁ rather than stall the request.
+  if (cache.size >= MAX_ANALYSES) return null;
   let value: number | null = null;
   try {
     const rec = analyze({ network, seed: spec.seed }).recurrent;
