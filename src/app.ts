@@ -23,7 +23,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { AppConfig } from './config.js';
 import { errors } from './errors.js';
-import { bearerToken, createKeyRing, ownerIdOf } from './http/auth.js';
+import { bearerToken, createKeyRing } from './http/auth.js';
 import { installJsonParser } from './http/json.js';
 import { pruneUnusedSchemas } from './http/openapi.js';
 import { opsPlugin } from './http/ops.js';
@@ -296,5 +296,3 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
 
   return app;
 }
-
-export { ownerIdOf };

@@ -197,6 +197,13 @@ describe('rate limit and headers', () => {
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).toMatch(/connect-src 'self' ws: wss:/);
     expect(r.headers['x-content-type-options']).toBe('nosniff');
-    expect(r.headers['x-request-id']).toBeDefined();
+    expect(r.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('echoes a tame client request id and replaces anything else', async () => {
+    const tame = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'nb-42.run_7' } });
+    expect(tame.headers['x-request-id']).toBe('nb-42.run_7');
+    const wild = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'a b\n{"level":60}' } });
+    expect(wild.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
