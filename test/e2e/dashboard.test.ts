@@ -95,6 +95,17 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
   const waitFor = <A>(predicate: (arg: A) => boolean, arg: A) =>
     page.waitForFunction(predicate as never, arg, { timeout: TIMEOUT, polling: 'raf' });
 
+  /** Clicks Run and waits until the page follows the new job (not the run shown before). */
+  async function startRun(): Promise<string> {
+    const previous = (await runView())?.jobId ?? null;
+    await page.click('#run');
+    await waitFor((prev) => {
+      const run = (globalThis as unknown as G).__gl.run;
+      return run !== null && run.jobId !== null && run.jobId !== prev;
+    }, previous);
+    return (await runView()).jobId!;
+  }
+
   async function waitForRunEnd(): Promise<RunView> {
     await waitFor((ended) => {
       const run = (globalThis as unknown as G).__gl.run;
@@ -187,7 +198,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
         attributeFilter: ['data-points'],
       });
     })()`);
-    await page.click('#run');
+    await startRun();
     const run = await waitForRunEnd();
     expect(run.status).toBe('succeeded');
     const steps = await serverSteps(run.jobId!);
@@ -229,7 +240,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     expect(rnn, 'a preset with an rnn').not.toBeNull();
     await choosePreset(rnn!.id);
     await page.selectOption('[data-path="record.hiddenGradNorms"]', 'true');
-    await page.click('#run');
+    await startRun();
     const run = await waitForRunEnd();
     const result = await apiJson<{ series: { steps: number[]; hiddenGradNorms?: unknown[][] } }>(
       `/v1/jobs/${run.jobId}/result`,
@@ -303,9 +314,10 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
       record: { every: 10 },
     };
     await useJsonSpec(spec);
-    await page.click('#run');
+    await startRun();
     await waitFor(() => ((globalThis as unknown as G).__gl.run?.lastSeq ?? -1) >= 20, null);
     const before = await runView();
+    expect(before.lastSeq).toBeGreaterThanOrEqual(20);
     const statusAtDrop = (await apiJson<{ status: string }>(`/v1/jobs/${before.jobId}`)).status;
     await page.evaluate('window.__gl.dropStream()');
     // A second drop once the first reconnect has delivered more events.
