@@ -93,9 +93,15 @@ function isPrefix(prefix: readonly PropertyKey[], path: readonly PropertyKey[]):
   return prefix.length <= path.length && prefix.every((s, i) => String(s) === String(path[i]));
 }
 
+/** A value as it appears in messages: JSON, cut short (values may be whole weight matrices). */
+export function short(value: unknown, max = 60): string {
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
 function describeCell(request: SweepRequest, index: number): string {
   const values = cellValues(request, index)
-    .map((v, i) => `${request.axes[i].path}=${JSON.stringify(v)}`)
+    .map((v, i) => `${request.axes[i].path}=${short(v)}`)
     .join(', ');
   return `cell ${index} (${values})`;
 }

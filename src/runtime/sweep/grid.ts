@@ -77,15 +77,18 @@ function csvText(s: string): string {
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-function csvCoord(axis: SweepAxis, value: unknown): string {
-  if (axis.labels) {
-    const j = axis.values.indexOf(value);
-    if (j >= 0) return csvText(axis.labels[j]);
-  }
-  if (typeof value === 'number') return csvNum(value);
-  if (typeof value === 'string') return csvText(value);
-  if (typeof value === 'boolean') return value ? 'True' : 'False';
-  return csvText(JSON.stringify(value));
+/** Formats an axis value; labels are matched by JSON, since stored cells hold copies of the values. */
+function coordFormatter(axis: SweepAxis): (value: unknown) => string {
+  const labels = new Map<string, string>();
+  if (axis.labels) for (const [j, v] of axis.values.entries()) labels.set(JSON.stringify(v), axis.labels[j]);
+  return (value) => {
+    const label = labels.get(JSON.stringify(value));
+    if (label !== undefined) return csvText(label);
+    if (typeof value === 'number') return csvNum(value);
+    if (typeof value === 'string') return csvText(value);
+    if (typeof value === 'boolean') return value ? 'True' : 'False';
+    return csvText(JSON.stringify(value));
+  };
 }
 
 export const CSV_COLUMNS = [
@@ -111,10 +114,10 @@ export function csvHeader(sweep: Pick<Sweep, 'axes'>): string {
   return [...sweep.axes.map((a) => csvText(a.path)), ...CSV_COLUMNS].join(',');
 }
 
-export function csvRow(sweep: Pick<Sweep, 'axes'>, cell: SweepCell): string {
+function csvRow(coords: ((value: unknown) => string)[], cell: SweepCell): string {
   const p = cell.predicted;
   return [
-    ...sweep.axes.map((a, i) => csvCoord(a, cell.coords[i])),
+    ...coords.map((format, i) => format(cell.coords[i])),
     String(cell.index),
     cell.jobId ?? '',
     cell.status,
@@ -136,6 +139,7 @@ export function csvRow(sweep: Pick<Sweep, 'axes'>, cell: SweepCell): string {
 /** The whole grid as CSV: a header and one row per cell in index order, each line ending in \n. */
 export function toCsv(sweep: Pick<Sweep, 'axes'>, cells: Iterable<SweepCell>): string {
   const lines = [csvHeader(sweep)];
-  for (const cell of cells) lines.push(csvRow(sweep, cell));
+  const coords = sweep.axes.map(coordFormatter);
+  for (const cell of cells) lines.push(csvRow(coords, cell));
   return `${lines.join('\n')}\n`;
 }

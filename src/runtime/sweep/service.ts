@@ -9,7 +9,7 @@ import type { CellStatus, Sweep, SweepCell, SweepEvent, SweepRequest, SweepStatu
 import { errors } from '../../errors.js';
 import { newId } from '../ids.js';
 import type { JobRecord, JobService, Owner } from '../types.js';
-import { cellSpec, cellValues, expandSweep, type SweepBudget } from './expand.js';
+import { cellSpec, cellValues, expandSweep, type SweepBudget, short } from './expand.js';
 import { cellWithJob, emptyCounts, isEnded, pendingCell, progressOf } from './grid.js';
 import { MemorySweepStore, SqliteSweepStore, type StoredSweep, type SweepStore } from './store.js';
 import { predictCell, theoryLines } from './theory.js';
@@ -258,7 +258,7 @@ class SweepServiceImpl implements SweepService {
   private async submitCell(a: Active, index: number): Promise<void> {
     const spec = cellSpec(a.request, index);
     const label = a.request.axes.map(
-      (ax, i) => `${ax.path.split('.').at(-1)}=${JSON.stringify(cellValues(a.request, index)[i])}`,
+      (ax, i) => `${ax.path.split('.').at(-1)}=${short(cellValues(a.request, index)[i], 40)}`,
     );
     spec.name = `${a.request.name ?? 'sweep'} · ${label.join(', ')}`.slice(0, 200);
     let job: JobRecord;
