@@ -185,6 +185,11 @@ describe('/v1/sweeps', () => {
       expect(all.at(-1)).toMatchObject({ type: 'done', seq: 84, status: 'succeeded' });
       const grid = (await app.inject({ method: 'GET', url: `/v1/sweeps/${id}` })).json();
       expect(grid.theory).toEqual([expect.objectContaining({ label: 'gain = 1', value: 1 })]);
+      const csv = (await app.inject({ method: 'GET', url: `/v1/sweeps/${id}?format=csv` })).body.trimEnd().split('\n');
+      expect(csv.slice(1, 3).map((l) => l.split(',').slice(0, 3))).toEqual([
+        ['0.5', '1', 'none'],
+        ['0.5', '1', 'clip-norm 1'],
+      ]);
       expect(
         grid.cells.filter((c: { firstNonFiniteStep: number | null }) => c.firstNonFiniteStep !== null).length,
       ).toBeGreaterThan(0);
