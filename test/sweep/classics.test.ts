@@ -3,7 +3,7 @@
  * finding the preset is named for. Where a finding is about step-1 gradients the cells run one
  * step; the Schoenholz grid is reduced to three depths to keep the suite fast.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Summary } from '../../src/contract/events.js';
 import type { JobSpec } from '../../src/contract/spec.js';
 import { type CellPrediction, SweepPreset, type SweepRequest } from '../../src/contract/sweep.js';
@@ -51,8 +51,11 @@ describe('sweep presets', () => {
 });
 
 describe('He et al. 2015 (ICCV, §2.2): 30 ReLU layers, width 256, one step', () => {
-  const cells = run(preset('sweep-he-2015'));
-  const [narrow, he] = cells;
+  let narrow: Ran;
+  let he: Ran;
+  beforeAll(() => {
+    [narrow, he] = run(preset('sweep-he-2015'));
+  });
 
   it('std √(1/fanIn): the backward signal shrinks by ½ in second moment per layer, 2^−14.5 in norm over 29 layers', () => {
     // Tolerance: a factor 4 either way (finite width 256 and one batch of 64); measured ≈ 0.9×.
@@ -79,8 +82,11 @@ describe('Schoenholz et al. 2017 (ICLR): tanh, σ_w × depth, order to chaos', (
     ...full,
     axes: [full.axes[0], { ...full.axes[1], values: [5, 50, 200] }],
   };
-  const cells = run(request, (spec) => {
-    spec.training.steps = 1;
+  let cells: Ran[];
+  beforeAll(() => {
+    cells = run(request, (spec) => {
+      spec.training.steps = 1;
+    });
   });
   const lnGain = (c: Ran) => Math.log(num(c.summary.backwardGain));
   const predictedLn = (c: Ran) => (((c.values[1] as number) - 1) / 2) * Math.log(num(c.predicted.chi1));
@@ -129,7 +135,10 @@ describe('Schoenholz et al. 2017 (ICLR): tanh, σ_w × depth, order to chaos', (
 });
 
 describe('Pascanu et al. 2013 (ICML, §3.1): W_hh = λ·orthogonal, λ × T', () => {
-  const cells = run(preset('sweep-pascanu-2013'));
+  let cells: Ran[];
+  beforeAll(() => {
+    cells = run(preset('sweep-pascanu-2013'));
+  });
 
   it('identity rnn: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = λ^(T−1) (relative 1e-9)', () => {
     // ∂L/∂h_t = W_hhᵀ ∂L/∂h_{t+1} and λ·Q scales every vector by exactly λ; tolerance covers T ≤ 200 roundings.
@@ -164,7 +173,10 @@ describe('Pascanu et al. 2013 (ICML, §3.1): W_hh = λ·orthogonal, λ × T', ()
 });
 
 describe('The textbook (Goodfellow et al. 2016, §8.2.5, §10.11.1): W = gain·I, gain × depth × clipping', () => {
-  const cells = run(preset('sweep-textbook'));
+  let cells: Ran[];
+  beforeAll(() => {
+    cells = run(preset('sweep-textbook'));
+  });
   const clipped = (c: Ran) => (c.values[2] as unknown[]).length > 0;
 
   it('backwardGain = gain^(L−1) in every cell (relative 1e-12): the boundary is gain = 1', () => {
