@@ -1,7 +1,7 @@
 /**
  * The engine's only source of randomness: xoshiro128** (Blackman & Vigna) seeded through
- * splitmix32, with polar-method normals. Only 32-bit integer ops, Math.sqrt and Math.log — V8
- * computes the log with its fdlibm port, so a stream is bit-identical on every platform Node runs on.
+ * splitmix32, with Box–Muller normals. Only 32-bit integer ops, Math.sqrt/log/cos/sin — V8 computes
+ * the latter with its fdlibm port, so a stream is bit-identical on every platform Node runs on.
  */
 
 /** Independent streams derived from one job seed, so that drawing data never shifts the init. */
@@ -86,25 +86,20 @@ export class Rng {
     }
   }
 
-  /**
-   * Standard normal by Marsaglia's polar method (one log and one square root per pair, no
-   * trigonometry); the second value of each pair is kept for the next call.
-   */
+  /** Standard normal (Box–Muller; the second value of each pair is kept for the next call). */
   normal(): number {
     if (this.hasSpare) {
       this.hasSpare = false;
       return this.spare;
     }
-    for (;;) {
-      const u = 2 * this.uniform() - 1;
-      const v = 2 * this.uniform() - 1;
-      const s = u * u + v * v;
-      if (s >= 1 || s === 0) continue;
-      const f = Math.sqrt((-2 * Math.log(s)) / s);
-      this.spare = v * f;
-      this.hasSpare = true;
-      return u * f;
-    }
+    // 1 − u lies in (0, 1], so the log is finite.
+    const u1 = 1 - this.uniform();
+    const u2 = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    const theta = 2 * Math.PI * u2;
+    this.spare = r * Math.sin(theta);
+    this.hasSpare = true;
+    return r * Math.cos(theta);
   }
 
   /** Fisher–Yates permutation of 0..n−1 into `out`. */

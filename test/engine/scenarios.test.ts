@@ -20,6 +20,7 @@ describe('causes and mitigations', () => {
 
   it('too high a learning rate ends in non-finite values; clip-norm keeps the run finite', () => {
     const hot: JobSpecInput = {
+      seed: 1,
       network: { kind: 'mlp', depth: 4, width: 16, inputDim: 4, outputDim: 1 },
       training: { steps: 300, learningRate: 2 },
     };
@@ -53,11 +54,13 @@ describe('causes and mitigations', () => {
   });
 
   it('an rnn over 100 steps vanishes with a small W_hh and explodes with a large one', () => {
+    // ‖∂L/∂h_1‖/‖∂L/∂h_T‖ at these two scales: about 3e-71 and 1e12 (seed 2), far from the thresholds.
     const rnn = (std: number): JobSpecInput => ({
+      seed: 2,
       network: { kind: 'rnn', hidden: 16, seqLength: 100, init: { scheme: 'gaussian', std } },
       training: { steps: 2, learningRate: 0.001 },
     });
     expect(run(rnn(0.05)).outcome).toBe('vanishing');
-    expect(run(rnn(0.6)).outcome).toBe('exploding');
+    expect(run(rnn(1)).outcome).toBe('exploding');
   });
 });
