@@ -23,7 +23,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { AppConfig } from './config.js';
 import { errors } from './errors.js';
-import { bearerToken, createKeyRing } from './http/auth.js';
+import { bearerToken, createKeyRing, redactUrl } from './http/auth.js';
 import { installJsonParser } from './http/json.js';
 import { pruneUnusedSchemas } from './http/openapi.js';
 import { opsPlugin } from './http/ops.js';
@@ -87,6 +87,16 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
             redact: {
               paths: ['req.headers.authorization', 'headers.authorization', 'request.headers.authorization'],
               censor: '[redacted]',
+            },
+            serializers: {
+              // Fastify's own request serializer, with a streamed access_token kept out of the URL.
+              req: (req: FastifyRequest) => ({
+                method: req.method,
+                url: redactUrl(req.url),
+                host: req.host,
+                remoteAddress: req.ip,
+                remotePort: req.socket?.remotePort,
+              }),
             },
             ...(deps.logStream ? { stream: deps.logStream } : {}),
           },

@@ -80,6 +80,14 @@ export const StreamQuery = z
       .max(Number.MAX_SAFE_INTEGER)
       .default(0)
       .describe('First seq to send: a reconnecting client passes the last seq it saw + 1.'),
+    access_token: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe(
+        'The API key, for browsers, which cannot set an Authorization header on a WebSocket. Accepted on the stream and events routes only; the header is preferred everywhere else.',
+      ),
   })
   .strict();
 

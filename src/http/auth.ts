@@ -21,6 +21,27 @@ export function bearerToken(request: FastifyRequest): string | null {
   return m ? m[1]! : null;
 }
 
+/** Routes whose clients may be browsers streaming over a WebSocket or EventSource-like fetch. */
+const TOKEN_IN_QUERY = /^\/v1\/(jobs|sweeps)\/[^/]+\/(stream|events)$/;
+
+/**
+ * `?access_token=` (RFC 6750 §2.3), only on the stream routes: a browser cannot set an
+ * Authorization header on a WebSocket. Logged URLs have it removed (see `redactUrl`).
+ */
+function queryToken(request: FastifyRequest): string | null {
+  if (request.method !== 'GET') return null;
+  const url = request.url;
+  const q = url.indexOf('?');
+  if (q < 0 || !TOKEN_IN_QUERY.test(url.slice(0, q))) return null;
+  const token = new URLSearchParams(url.slice(q + 1)).get('access_token');
+  return token === null || token === '' ? null : token;
+}
+
+/** The URL as logs may show it: any access_token value replaced. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]access_token=)[^&#]*/gi, '$1[redacted]');
+}
+
 export interface KeyRing {
   /** True when API keys are configured. */
   readonly enabled: boolean;
@@ -57,7 +78,7 @@ export function authHook(ring: KeyRing) {
       request.owner = null;
       return;
     }
-    const token = bearerToken(request);
+    const token = bearerToken(request) ?? queryToken(request);
     const owner = ring.ownerOf(token);
     if (owner === null) {
       reply.header('www-authenticate', 'Bearer realm="gradient-lab"');

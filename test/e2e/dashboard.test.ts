@@ -464,8 +464,7 @@ describe.skipIf(!haveChromium)('dashboard with API keys', () => {
     // The key survives a reload.
     await page.reload();
     expect(await page.inputValue('#api-key')).toBe(KEY);
-    // A run streams to the end with the key: over the WebSocket if the server takes the key there,
-    // else over the NDJSON stream, which fetch can send the Authorization header on.
+    // A run streams to the end with the key, over the WebSocket (the key travels as ?access_token=).
     await page.waitForFunction(() => (globalThis as unknown as G).__gl.presets.length > 0, null, {
       timeout: TIMEOUT,
       polling: 'raf',
@@ -486,7 +485,7 @@ describe.skipIf(!haveChromium)('dashboard with API keys', () => {
     const steps = ((await res.json()) as { series: { steps: number[] } }).series.steps;
     expect(run.steps).toEqual(steps);
     expect(Number(await page.getAttribute('#chart-grad', 'data-points'))).toBe(steps.length);
-    console.info(`[e2e] with an API key the stream went over: ${run.stream?.transport}`);
+    expect(run.stream?.transport).toBe('websocket');
     // Without the key the same job is not there for anyone.
     expect((await fetch(`${base}/v1/jobs/${run.jobId}`)).status).toBe(401);
 

@@ -89,6 +89,27 @@ describe('API keys', () => {
     expect(alicesList.items.map((j: { id: string }) => j.id)).toContain(id);
   });
 
+  it('accepts ?access_token= on the stream routes only (browsers cannot set headers on a WebSocket)', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/jobs', headers: alice, payload: smallSpec(2) });
+    const id = r.json().id;
+    await awaitEvents(app, id, alice);
+    const ws = await app.injectWS(`/v1/jobs/${id}/stream?access_token=${encodeURIComponent(ALICE)}`);
+    const types: string[] = [];
+    await new Promise<void>((resolve) => {
+      ws.on('message', (m) => types.push(JSON.parse(String(m)).type));
+      ws.on('close', () => resolve());
+    });
+    expect(types.at(-1)).toBe('done');
+    const ndjson = await app.inject({ method: 'GET', url: `/v1/jobs/${id}/events?access_token=${ALICE}` });
+    expect(ndjson.statusCode).toBe(200);
+    expect(ndjson.body.trim().split('\n').at(-1)).toContain('"done"');
+    // Another key's token sees nothing; a wrong token is refused; other routes ignore the parameter.
+    await expect(app.injectWS(`/v1/jobs/${id}/stream?access_token=${BOB}`)).rejects.toThrow(/404/);
+    await expect(app.injectWS(`/v1/jobs/${id}/stream?access_token=nope`)).rejects.toThrow(/401/);
+    const list = await app.inject({ method: 'GET', url: `/v1/jobs?access_token=${ALICE}` });
+    expect(list.statusCode).toBe(401);
+  });
+
   it('leaves health, metrics, docs, the contract and the dashboard open', async () => {
     for (const url of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs/', '/']) {
       const r = await app.inject({ method: 'GET', url });

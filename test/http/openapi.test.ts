@@ -60,7 +60,7 @@ describe('openapi.yaml', () => {
     expect(stream).toBeDefined();
     expect(stream.responses['101'].content['application/json'].schema.$ref).toBe('#/components/schemas/JobEvent');
     expect(stream.responses['426']).toBeDefined();
-    expect(stream.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['from', 'id']);
+    expect(stream.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['access_token', 'from', 'id']);
     const routes = Object.entries(doc.paths).flatMap(([p, ops]) =>
       Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${p}`),
     );
