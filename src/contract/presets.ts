@@ -101,6 +101,8 @@ const badlyScaled: JobSpecInput = {
 
 const rnnData = { kind: 'synthetic', samples: 16 } as const;
 const rnnTraining = { steps: 100, batchSize: 16, learningRate: 0.01, optimizer: 'sgd' } as const;
+// ‖∂L/∂h_t‖ for every t: the gradient through time is what these presets are about.
+const rnnRecord = { hiddenGradNorms: true } as const;
 const rnnExploding: JobSpecInput = {
   name: 'linear rnn, T = 100, W_hh = 1.05·orthogonal',
   seed: 1,
@@ -113,6 +115,7 @@ const rnnExploding: JobSpecInput = {
   },
   data: rnnData,
   training: rnnTraining,
+  record: rnnRecord,
 };
 const rnnVanishing: JobSpecInput = {
   name: 'tanh rnn, T = 100, W_hh = 0.8·orthogonal',
@@ -120,6 +123,7 @@ const rnnVanishing: JobSpecInput = {
   network: { kind: 'rnn', hidden: 8, seqLength: 100, activation: 'tanh', init: { scheme: 'orthogonal', gain: 0.8 } },
   data: rnnData,
   training: rnnTraining,
+  record: rnnRecord,
 };
 
 const deepMlp = (activation: 'relu' | 'tanh', init: { scheme: 'he' | 'xavier'; gain: number }) =>
