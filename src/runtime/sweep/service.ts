@@ -451,9 +451,11 @@ class SweepServiceImpl implements SweepService {
     a.cancelled = true;
     a.next = a.total;
     a.retry = [];
-    for (const cell of this.store.cells(id))
-      if (cell.status === 'pending' && !a.inFlight.has(`pending:${cell.index}`))
-        this.finishCell(a, { ...cell, status: 'cancelled' });
+    this.store.batch(() => {
+      for (const cell of this.store.cells(id))
+        if (cell.status === 'pending' && !a.inFlight.has(`pending:${cell.index}`))
+          this.finishCell(a, { ...cell, status: 'cancelled' });
+    });
     await Promise.all(
       [...a.inFlight.keys()]
         .filter((jobId) => !jobId.startsWith('pending:'))

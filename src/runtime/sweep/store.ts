@@ -45,6 +45,8 @@ export interface SweepStore {
    * becomes the sweep's lastSeq in the same write.
    */
   putCell(id: string, cell: SweepCell, seq?: number): void;
+  /** Runs `fn` as one write (a single transaction where the backend has them). */
+  batch(fn: () => void): void;
   /** Number of cells in each status. */
   counts(id: string): Record<CellStatus, number>;
   /** Ended cells with seq ≥ from, in seq order, at most `limit`. */
@@ -88,6 +90,9 @@ export class MemorySweepStore implements SweepStore {
       this.#bySeq.get(id)![seq] = cell.index;
       this.update(id, { lastSeq: seq });
     }
+  }
+  batch(fn: () => void): void {
+    fn();
   }
   counts(id: string): Record<CellStatus, number> {
     const counts = emptyCounts();
@@ -269,6 +274,9 @@ export class SqliteSweepStore implements SweepStore {
       this.#stmt.putCell.run(JSON.stringify(cell), seq, id, cell.index);
       this.#stmt.lastSeq.run(seq, id);
     })();
+  }
+  batch(fn: () => void): void {
+    this.#db.transaction(fn)();
   }
   counts(id: string): Record<CellStatus, number> {
     const counts = emptyCounts();
