@@ -216,3 +216,41 @@ describe('/v1/sweeps', () => {
     await SwaggerParser.validate(structuredClone(doc) as never);
   });
 });
+
+describe('/v1/sweeps with API keys', () => {
+  let keyed: FastifyInstance;
+  beforeAll(async () => {
+    const config = loadConfig({
+      DATA_DIR: ':memory:',
+      WORKERS: '1',
+      LOG_LEVEL: 'silent',
+      SHUTDOWN_GRACE_S: '0',
+      API_KEYS: 'key-alice,key-bob',
+    });
+    keyed = await buildApp(config, { extraRoutes: [sweepRoutes({ dataDir: null })] });
+    await keyed.ready();
+  });
+  afterAll(async () => {
+    await keyed?.close();
+  });
+
+  it('needs a key; another key’s sweep is 404; the events route takes ?access_token=', async () => {
+    const payload = body([{ path: 'seed', values: [1, 2] }]);
+    expect((await keyed.inject({ method: 'POST', url: '/v1/sweeps', payload })).statusCode).toBe(401);
+    const alice = { authorization: 'Bearer key-alice' };
+    const r = await keyed.inject({ method: 'POST', url: '/v1/sweeps', payload, headers: alice });
+    expect(r.statusCode).toBe(202);
+    const id = r.json().id;
+    const bob = { authorization: 'Bearer key-bob' };
+    expect((await keyed.inject({ method: 'GET', url: `/v1/sweeps/${id}`, headers: bob })).statusCode).toBe(404);
+    expect((await keyed.inject({ method: 'DELETE', url: `/v1/sweeps/${id}`, headers: bob })).statusCode).toBe(404);
+    const ev = await keyed.inject({ method: 'GET', url: `/v1/sweeps/${id}/events?access_token=key-alice` });
+    expect(ev.statusCode).toBe(200);
+    expect(ev.body.trimEnd().split('\n').at(-1)).toContain('"type":"done"');
+    const grid = (await keyed.inject({ method: 'GET', url: `/v1/sweeps/${id}`, headers: alice })).json();
+    // The cells are alice's jobs too.
+    const cell = grid.cells[0].jobId;
+    expect((await keyed.inject({ method: 'GET', url: `/v1/jobs/${cell}`, headers: alice })).statusCode).toBe(200);
+    expect((await keyed.inject({ method: 'GET', url: `/v1/jobs/${cell}`, headers: bob })).statusCode).toBe(404);
+  });
+});
