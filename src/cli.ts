@@ -110,4 +110,10 @@ async function main(argv: string[]): Promise<number> {
   return run(rest);
 }
 
+// A reader that stops early (`… | head`) is not an error of the run.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 process.exitCode = await main(process.argv.slice(2));

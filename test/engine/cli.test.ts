@@ -102,6 +102,21 @@ describe('gradient-lab run', () => {
     expect(JSON.parse(stderr).errors).toEqual([{ path: 'mitigations.0', message: expect.stringContaining('mlp') }]);
   });
 
+  it('a reader that stops early (| head) ends the run quietly with exit 0', async () => {
+    const path = specFile('long.json', { network: { kind: 'mlp', depth: 3, width: 8 }, training: { steps: 50_000 } });
+    const child = spawn(process.execPath, [bin, 'run', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const first = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d))));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(JSON.parse(first.split('\n')[0]).type).toBe('step');
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+  });
+
   it('bad JSON, a missing file and a bad command exit 2', async () => {
     expect((await cli(['run', '-'], '{not json')).code).toBe(2);
     expect((await cli(['run', join(dir, 'missing.json')])).code).toBe(2);
