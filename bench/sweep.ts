@@ -52,7 +52,16 @@ async function serve(): Promise<void> {
   const config = loadConfig(process.env);
   const app = await buildApp(config, { extraRoutes: [sweepRoutes({ dataDir: config.dataDir })] });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
-  const report = () => process.stdout.write(`${JSON.stringify({ rss: process.memoryUsage().rss })}\n`);
+  let ticks = 0;
+  const report = () => {
+    // Every 2 s a full GC first, so the heap figure is what is retained, not what is garbage.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (++ticks % 8 === 0 && gc) {
+      gc();
+      process.stdout.write(`${JSON.stringify({ heap: process.memoryUsage().heapUsed })}\n`);
+    }
+    process.stdout.write(`${JSON.stringify({ rss: process.memoryUsage().rss })}\n`);
+  };
   const timer = setInterval(report, 250);
   process.stdout.write(`${JSON.stringify({ address })}\n`);
   process.once('SIGTERM', async () => {
@@ -66,16 +75,18 @@ async function serve(): Promise<void> {
 interface Child {
   address: Promise<string>;
   rss: number[];
+  heap: number[];
   maxRss: Promise<number>;
   stop(): void;
 }
 
 function startServer(dataDir: string): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
     env: { ...process.env, WORKERS: String(WORKERS), DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const rss: number[] = [];
+  const heap: number[] = [];
   let resolveAddress!: (a: string) => void;
   let resolveMax!: (n: number) => void;
   const address = new Promise<string>((r) => {
@@ -94,10 +105,11 @@ function startServer(dataDir: string): Child {
       const msg = JSON.parse(line);
       if (msg.address) resolveAddress(msg.address);
       if (msg.rss) rss.push(msg.rss);
+      if (msg.heap) heap.push(msg.heap);
       if (msg.maxRss) resolveMax(msg.maxRss);
     }
   });
-  return { address, rss, maxRss, stop: () => child.kill('SIGTERM') };
+  return { address, rss, heap, maxRss, stop: () => child.kill('SIGTERM') };
 }
 
 async function main(): Promise<void> {
@@ -168,6 +180,10 @@ async function main(): Promise<void> {
     console.log(
       `| server RSS: start / 25% / 50% / 75% / end / peak | ${mib(rssAtStart)} / ${mib(q(0.25))} / ${mib(q(0.5))} / ${mib(q(0.75))} / ${mib(q(1))} / ${mib(maxRss)} MiB |`,
     );
+    const heaps = server.heap;
+    console.log(
+      `| server JS heap after GC: first / median / last sample | ${mib(heaps[0] ?? 0)} / ${mib(heaps[Math.floor(heaps.length / 2)] ?? 0)} / ${mib(heaps.at(-1) ?? 0)} MiB |`,
+    );
     console.log(
       JSON.stringify({
         bench: 'sweep',
@@ -180,6 +196,7 @@ async function main(): Promise<void> {
         ratio: endToEnd / reference,
         peakRssBytes: maxRss,
         rssSamplesMiB: [rssAtStart, q(0.25), q(0.5), q(0.75), q(1)].map((b) => Math.round(b / 2 ** 20)),
+        heapAfterGcMiB: [heaps[0] ?? 0, heaps.at(-1) ?? 0].map((b) => Math.round(b / 2 ** 20)),
       }),
     );
     if (seen !== total || rows !== total) process.exitCode = 1;
