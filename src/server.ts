@@ -58,6 +58,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', (signal) => void shutdown(signal));
   process.on('SIGINT', (signal) => void shutdown(signal));
+  // A bug that escapes every handler leaves the process in an unknown state: log it as JSON like
+  // everything else and exit; jobs it was running are re-run on the next start.
+  process.on('uncaughtException', (err) => {
+    app.log.fatal({ err }, 'uncaught exception: exiting');
+    process.exit(1);
+  });
 
   const address = await app.listen({ port: config.port, host: config.host });
   const bound = app.server.address();

@@ -84,6 +84,29 @@ describe('SIGTERM', { timeout: 120_000 }, () => {
     expect((await again.exited).code).toBe(0);
   });
 
+  it('a second signal during the drain exits 1 at once; the interrupted job re-runs after restart', async () => {
+    const env = { DATA_DIR: join(root, 'impatient'), SHUTDOWN_GRACE_S: '60' };
+    const server = await start(env);
+    const job = await submit(server.url, LONG_SPEC);
+    await waitFor('the job to be running', async () => {
+      const j = await getJob(server.url, job.id);
+      return j.status === 'running' && j.progress.step > 0 ? j : undefined;
+    });
+    server.child.kill('SIGTERM');
+    await waitFor('/readyz to turn 503', async () =>
+      (await json(`${server.url}/readyz`)).status === 503 ? 1 : undefined,
+    );
+    server.child.kill('SIGINT');
+    expect(await server.exited).toEqual({ code: 1, signal: null });
+
+    const again = await start(env);
+    const events = await readEvents(again.url, job.id, 0);
+    expectContiguous(events);
+    expect(events[events.length - 1]).toMatchObject({ type: 'done', status: 'succeeded', summary: ref.summary });
+    again.child.kill('SIGTERM');
+    expect((await again.exited).code).toBe(0);
+  });
+
   it('past the grace: sockets closed with 1001, the job is left queued and finishes after restart; exit 0', async () => {
     const env = { DATA_DIR: join(root, 'requeue'), SHUTDOWN_GRACE_S: '0' };
     const server = await start(env);
