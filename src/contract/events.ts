@@ -54,6 +54,9 @@ export const Summary = z
     minGradNorm: Num,
     firstLoss: Num,
     finalLoss: Num,
+    baselineLoss: Num.describe(
+      'The loss of predicting each target’s mean (the targets’ variance, averaged over outputs): a fit must beat it to count as converged.',
+    ),
     layerGradRatio: Num.nullable().describe('‖∂L/∂W_first‖ / ‖∂L/∂W_last‖ at step 1.'),
     backwardGain: Num.nullable().describe(
       'At step 1, how much the backward signal grew from the output to the first layer: ‖∂L/∂z_1‖/‖∂L/∂z_L‖ (linear, mlp; z = pre-activation) or ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (rnn).',

@@ -64,6 +64,27 @@ export function buildDataset(spec: JobSpec, shape: Shape): Dataset {
 }
 
 /** input-normalization: each feature to mean 0 and (biased) std 1 over samples (and time). */
+/**
+ * The loss of the best constant predictor (each output's mean): the mean over outputs of the
+ * targets' biased variance. A model that does not beat it has learned nothing about the inputs.
+ */
+export function baselineLoss(ds: Dataset): number {
+  const { n, outputDim: o, y } = ds;
+  let total = 0;
+  for (let j = 0; j < o; j++) {
+    let mean = 0;
+    for (let s = 0; s < n; s++) mean += y[s * o + j];
+    mean /= n;
+    let ss = 0;
+    for (let s = 0; s < n; s++) {
+      const d = y[s * o + j] - mean;
+      ss += d * d;
+    }
+    total += ss / n;
+  }
+  return total / o;
+}
+
 export function standardizeInputs(ds: Dataset): void {
   const { x, inputDim: d } = ds;
   const rows = x.length / d;

@@ -5,7 +5,7 @@
 import { encodeNum } from '../contract/events.js';
 import type { JobSpec } from '../contract/spec.js';
 import { type Backend, defaultBackend } from './backend.js';
-import { Batcher, buildDataset, standardizeInputs } from './data.js';
+import { Batcher, baselineLoss, buildDataset, standardizeInputs } from './data.js';
 import { initParams } from './init.js';
 import { createModel, type Model } from './model.js';
 import { firstNonFinite, rootOf, roundF32, sumSq } from './ops.js';
@@ -212,6 +212,7 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     stepsRun,
     stopped: stoppedEarly,
     nonFinite,
+    baselineLoss: baselineLoss(data),
     firstGradNorm,
     layerGradRatio,
     backwardGain,

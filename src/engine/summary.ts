@@ -2,7 +2,10 @@
  * The run's verdict. Outcome = the first rule that holds, in this order:
  *   1. nonfinite   a NaN or ±Infinity was seen (loss, activation, gradient, weight or a norm)
  *   2. diverged    finalLoss > DIVERGED_LOSS_FACTOR × firstLoss
- *   3. converged   finalLoss ≤ CONVERGED_LOSS_FACTOR × firstLoss
+ *   3. converged   finalLoss ≤ CONVERGED_LOSS_FACTOR × firstLoss, and finalLoss ≤
+ *                  CONVERGED_BASELINE_FACTOR × baselineLoss (the loss of predicting each target's
+ *                  mean): the loss fell tenfold AND the fit explains at least half the targets'
+ *                  variance, so a loss that falls only from an exploded start does not count
  *   4. exploding   backwardGain ≥ EXPLODING_BACKWARD_GAIN at step 1, or the largest recorded
  *                  gradient norm ≥ EXPLODING_NORM_GROWTH × the step-1 gradient norm
  *   5. vanishing   backwardGain ≤ VANISHING_BACKWARD_GAIN at step 1
@@ -13,6 +16,7 @@ import type { NonFiniteInfo, Series } from './types.js';
 
 export const DIVERGED_LOSS_FACTOR = 10;
 export const CONVERGED_LOSS_FACTOR = 0.1;
+export const CONVERGED_BASELINE_FACTOR = 0.5;
 export const EXPLODING_BACKWARD_GAIN = 10;
 export const EXPLODING_NORM_GROWTH = 100;
 export const VANISHING_BACKWARD_GAIN = 0.1;
@@ -21,6 +25,7 @@ export interface OutcomeInputs {
   nonFinite: boolean;
   firstLoss: number;
   finalLoss: number;
+  baselineLoss: number;
   backwardGain: number;
   firstGradNorm: number;
   maxGradNorm: number;
@@ -29,7 +34,9 @@ export interface OutcomeInputs {
 export function classify(x: OutcomeInputs): Outcome {
   if (x.nonFinite) return 'nonfinite';
   if (x.finalLoss > DIVERGED_LOSS_FACTOR * x.firstLoss) return 'diverged';
-  if (x.finalLoss <= CONVERGED_LOSS_FACTOR * x.firstLoss) return 'converged';
+  if (x.finalLoss <= CONVERGED_LOSS_FACTOR * x.firstLoss && x.finalLoss <= CONVERGED_BASELINE_FACTOR * x.baselineLoss) {
+    return 'converged';
+  }
   if (x.backwardGain >= EXPLODING_BACKWARD_GAIN || x.maxGradNorm >= EXPLODING_NORM_GROWTH * x.firstGradNorm) {
     return 'exploding';
   }
@@ -42,6 +49,7 @@ export interface SummaryInputs {
   stepsRun: number;
   stopped: boolean;
   nonFinite: NonFiniteInfo | null;
+  baselineLoss: number;
   firstGradNorm: number;
   layerGradRatio: number | null;
   backwardGain: number;
@@ -72,6 +80,7 @@ export function summarize(s: SummaryInputs): Summary {
     nonFinite: s.nonFinite !== null,
     firstLoss,
     finalLoss,
+    baselineLoss: s.baselineLoss,
     backwardGain: s.backwardGain,
     firstGradNorm: s.firstGradNorm,
     maxGradNorm,
@@ -87,6 +96,7 @@ export function summarize(s: SummaryInputs): Summary {
     minGradNorm: encodeNum(minGradNorm),
     firstLoss: encodeNum(firstLoss),
     finalLoss: encodeNum(finalLoss),
+    baselineLoss: encodeNum(s.baselineLoss),
     layerGradRatio: num(s.layerGradRatio),
     backwardGain: encodeNum(s.backwardGain),
     predictedForwardGain: num(s.predictedForwardGain),
