@@ -72,16 +72,27 @@ function backendFor(name: string): Backend {
   return defaultBackend();
 }
 
+/**
+ * A timed repeat lasts at least this long: a 10 ms run (W1) is at the mercy of the scheduler, so
+ * short workloads are run several times back to back within one repeat.
+ */
+const MIN_REPEAT_SECONDS = 0.5;
+
 function timeEngine(spec: JobSpec, backendName: string): number[] {
-  const run = () => {
+  const once = () => {
     const t0 = performance.now();
     const out = simulate(spec, {}, { backend: backendFor(backendName) });
-    const seconds = (performance.now() - t0) / 1000;
     if (out.series.length !== spec.training.steps) throw new Error(`stopped after ${out.series.length} records`);
-    return spec.training.steps / seconds;
+    return (performance.now() - t0) / 1000;
   };
-  run(); // warm-up: compiles the hot paths
-  return Array.from({ length: repeats }, run);
+  // Warm-up: compiles the hot paths, and tells how many runs fill a repeat.
+  const warm = Math.min(once(), once());
+  const runs = Math.max(1, Math.ceil(MIN_REPEAT_SECONDS / warm));
+  return Array.from({ length: repeats }, () => {
+    let seconds = 0;
+    for (let r = 0; r < runs; r++) seconds += once();
+    return (runs * spec.training.steps) / seconds;
+  });
 }
 
 function pythonAvailable(): boolean {

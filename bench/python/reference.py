@@ -40,6 +40,7 @@ WORKLOADS = {
 }
 SAMPLES = 1024
 MAX_NORM = 1.0
+MIN_REPEAT_SECONDS = 0.5  # as bench/engine.ts
 
 
 def layer_shapes(w):
@@ -261,11 +262,16 @@ def bench(impl, name, repeats, seed=0):
     result = run()  # warm-up (and a sanity check below)
     if not np.all(np.isfinite(result[0])):
         print(f"{impl} {name}: non-finite loss", file=sys.stderr)
+    # A repeat lasts at least MIN_REPEAT_SECONDS: short runs (W1) are repeated back to back.
+    t0 = time.perf_counter()
+    run()
+    runs = max(1, math.ceil(MIN_REPEAT_SECONDS / (time.perf_counter() - t0)))
     rates = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        run()
-        rates.append(w["steps"] / (time.perf_counter() - t0))
+        for _ in range(runs):
+            run()
+        rates.append(runs * w["steps"] / (time.perf_counter() - t0))
     return {
         "workload": name,
         "impl": "pytorch" if impl == "torch" else "numpy",
