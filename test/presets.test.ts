@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeNum, type Num, type Summary } from '../src/contract/events.js';
 import { type Preset, PresetList, presets } from '../src/contract/presets.js';
 import { JobSpec } from '../src/contract/spec.js';
-import { checkSpec, type SimulationOutput, simulate } from '../src/engine/index.js';
+import { checkSpec, estimateWork, type SimulationOutput, simulate } from '../src/engine/index.js';
 
 const n = (x: Num | null) => (x === null ? Number.NaN : decodeNum(x));
 const runs = new Map<string, SimulationOutput>();
@@ -64,6 +64,15 @@ describe('the preset catalogue', () => {
     }
   });
 
+  it('keeps every spec cheap: at most 10^9 estimated flops (the largest preset, 5.5·10^8, runs in < 0.1 s)', () => {
+    // estimateWork counts generously: the preset runs measured 2–8 such flops per ns on the 2-core
+    // machine, so this budget keeps a run well under half a second without timing anything here.
+    for (const p of presets) {
+      for (const v of [p, ...p.mitigated])
+        expect(estimateWork(JobSpec.parse(v.spec)).flops, v.id).toBeLessThanOrEqual(1e9);
+    }
+  });
+
   it('covers the textbook scenarios of DESIGN.md', () => {
     const ids = presets.map((p) => p.id);
     for (const id of [
@@ -100,6 +109,12 @@ describe.each(presets.map((p) => [p.id, p] as const))('preset %s', (id, preset) 
     expect(n(s.finalLoss)).toBeLessThan(n(s.firstLoss));
     const losses = finiteLosses(out);
     expect(losses).toHaveLength(out.series.length);
+    if (m.expectedOutcome === 'converged') {
+      // A genuine fit, checked here rather than trusted to the label (docs/engine.md "Outcome"):
+      // the loss fell tenfold and ends at most half the loss of predicting each target's mean.
+      expect(n(s.finalLoss)).toBeLessThanOrEqual(0.1 * n(s.firstLoss));
+      expect(n(s.finalLoss)).toBeLessThanOrEqual(0.5 * n(s.baselineLoss));
+    }
   });
 });
 
@@ -141,6 +156,26 @@ describe('the specific evidence, against closed forms', () => {
     const p = presets.find((x) => x.id === 'badly-scaled-inputs');
     const normalized = run('badly-scaled-inputs-normalized', p?.mitigated[0].spec);
     expect(raw.series.gradNorm[0]).toBeGreaterThan(1e3 * normalized.series.gradNorm[0]);
+  });
+
+  // The variants that change more than their mitigation (Adam, a larger rate) must owe the fit to
+  // the mitigation: without it, the same settings fail as their text says.
+  const variantSpec = (id: string) => {
+    const v = presets.flatMap((p) => p.mitigated).find((m) => m.id === id);
+    if (!v) throw new Error(`no variant ${id}`);
+    return v.spec;
+  };
+
+  it('rnn-long-exploding-adam-clip-norm: Adam without the clipping stays finite but ends ≥ 5× the constant predictor’s loss', () => {
+    const { mitigations: _, ...unclipped } = variantSpec('rnn-long-exploding-adam-clip-norm');
+    const s = run('rnn-long-exploding-adam-unclipped', unclipped).summary;
+    expect(s.firstNonFiniteStep).toBeNull();
+    expect(n(s.finalLoss)).toBeGreaterThan(5 * n(s.baselineLoss));
+  });
+
+  it('rnn-long-vanishing-linear-orthogonal: the same recurrence and rate without clipping overflows', () => {
+    const { mitigations: _, ...unclipped } = variantSpec('rnn-long-vanishing-linear-orthogonal');
+    expect(run('rnn-long-vanishing-linear-orthogonal-unclipped', unclipped).summary.outcome).toBe('nonfinite');
   });
 
   it('mlp-relu-exploding: χ₁ = 4 per layer makes the backward gain over 19 layers ≥ 10^3', () => {
