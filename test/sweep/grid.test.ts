@@ -25,6 +25,7 @@ function cells() {
     minGradNorm: 0.25,
     firstLoss: 1e-7,
     finalLoss: 'NaN' as const,
+    baselineLoss: 0.5,
     layerGradRatio: '-Infinity' as const,
     backwardGain: 2.25,
     predictedForwardGain: 3.375,
