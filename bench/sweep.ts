@@ -5,6 +5,7 @@
  *
  *   npm run bench:sweep                 # the full 10,000 cells
  *   npm run bench:sweep -- --cells 2000 # a smaller grid (fewer gains), same shape otherwise
+ *   npm run bench:sweep -- --figures    # the classic presets' grids as markdown tables (docs/sweeps.md)
  *
  * The server runs in a child process (this file with --serve) so its RSS is its own.
  */
@@ -13,9 +14,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SweepRequest, type SweepRequestInput } from '../src/contract/sweep.js';
+import type { JobSpec } from '../src/contract/spec.js';
+import { SweepPreset, SweepRequest, type SweepRequestInput } from '../src/contract/sweep.js';
+import { sweepPresets } from '../src/contract/sweep-presets.js';
 import { simulate } from '../src/engine/index.js';
-import { cellSpec, expandSweep } from '../src/runtime/sweep/expand.js';
+import { cellSpec, cellValues, expandSweep } from '../src/runtime/sweep/expand.js';
+import { predictCell } from '../src/runtime/sweep/theory.js';
 
 const WORKERS = 2;
 const STEPS = 200;
@@ -206,5 +210,77 @@ async function main(): Promise<void> {
   }
 }
 
+/** Runs a preset's cells in-process, as test/sweep/classics.test.ts does, and prints its findings as tables. */
+function figures(): void {
+  const fmt = (x: unknown) => {
+    const v = typeof x === 'number' ? x : Number(x);
+    return Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3);
+  };
+  const run = (id: string, tweak: (s: JobSpec) => void = () => {}) => {
+    const request = SweepPreset.parse(sweepPresets.find((p) => p.id === id)).request;
+    const { total } = expandSweep(request);
+    return Array.from({ length: total }, (_, i) => {
+      const spec = cellSpec(request, i);
+      tweak(spec);
+      return { v: cellValues(request, i) as unknown[], s: simulate(spec).summary, p: predictCell(spec) };
+    });
+  };
+  const table = (title: string, head: string[], rows: string[][]) => {
+    console.log(`\n${title}\n\n| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
+    for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  };
+  const he = run('sweep-he-2015');
+  table(
+    'He et al. 2015 (backwardGain at step 1)',
+    ['init gain', 'backwardGain', '/ 2^−14.5', 'χ₁'],
+    he.map((c) => [String(c.v[0]), fmt(c.s.backwardGain), fmt(Number(c.s.backwardGain) / 2 ** -14.5), fmt(c.p.chi1)]),
+  );
+  const sch = run('sweep-schoenholz-2017', (s) => {
+    s.training.steps = 1;
+  });
+  const depths = [...new Set(sch.map((c) => c.v[1] as number))];
+  const sigmas = [...new Set(sch.map((c) => c.v[0] as number))];
+  table(
+    'Schoenholz et al. 2017 (backwardGain at step 1)',
+    ['σ_w', 'χ₁', ...depths.map((d) => `L=${d}`)],
+    sigmas.map((w) => {
+      const row = sch.filter((c) => c.v[0] === w);
+      return [
+        String(w),
+        Number(row[0].p.chi1).toFixed(3),
+        ...depths.map((d) => fmt(row.find((c) => c.v[1] === d)!.s.backwardGain)),
+      ];
+    }),
+  );
+  const pas = run('sweep-pascanu-2013');
+  const ts = [...new Set(pas.map((c) => c.v[1] as number))];
+  const lambdas = [...new Set(pas.map((c) => c.v[0] as number))];
+  for (const act of ['identity', 'tanh'])
+    table(
+      `Pascanu et al. 2013, ${act} (‖∂L/∂h_1‖/‖∂L/∂h_T‖ at step 1)`,
+      ['λ', ...ts.map((t) => `T=${t}`)],
+      lambdas.map((l) => [
+        String(l),
+        ...ts.map((t) => fmt(pas.find((c) => c.v[0] === l && c.v[1] === t && c.v[2] === act)!.s.backwardGain)),
+      ]),
+    );
+  const tb = run('sweep-textbook');
+  const ls = [...new Set(tb.map((c) => c.v[1] as number))];
+  const gains = [...new Set(tb.map((c) => c.v[0] as number))];
+  for (const clip of [false, true])
+    table(
+      `Textbook, ${clip ? 'clip-norm 1' : 'no clipping'} (backwardGain, outcome; NaN@k = first non-finite step)`,
+      ['gain', ...ls.map((l) => `L=${l}`)],
+      gains.map((g) => [
+        String(g),
+        ...ls.map((l) => {
+          const c = tb.find((x) => x.v[0] === g && x.v[1] === l && (x.v[2] as unknown[]).length > 0 === clip)!;
+          return `${fmt(c.s.backwardGain)} ${c.s.firstNonFiniteStep !== null ? `**NaN@${c.s.firstNonFiniteStep}**` : c.s.outcome}`;
+        }),
+      ]),
+    );
+}
+
 if (process.argv.includes('--serve')) await serve();
+else if (process.argv.includes('--figures')) figures();
 else await main();
