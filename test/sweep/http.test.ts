@@ -79,6 +79,10 @@ describe('/v1/sweeps', () => {
     expect(lines[0].startsWith('network.init.gain,network.depth,index,jobId,status,outcome')).toBe(true);
     expect(lines[4]).toMatch(/^1\.5,4,3,[0-9a-z]{29},succeeded,/);
 
+    const list = (await app.inject({ method: 'GET', url: '/v1/sweeps?limit=5' })).json();
+    expect(list.items[0]).toMatchObject({ id: sweep.id, status: 'succeeded', progress: { total: 4, done: 4 } });
+    expect(list.items[0].cells).toBeUndefined();
+
     // Each cell is a job of its own, readable through the jobs API.
     const job = await app.inject({ method: 'GET', url: `/v1/jobs/${grid.cells[0].jobId}` });
     expect(job.statusCode).toBe(200);
