@@ -1,16 +1,16 @@
 /**
- * docs/api.md documents every error code in src/errors.ts and every configuration variable.
+ * The README documents every error code in src/errors.ts and every configuration variable.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EnvSchema } from '../../src/config.js';
 import { errors } from '../../src/errors.js';
 
-const doc = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 function tableRows(heading: string): string[][] {
   const section = doc.split(/^## /m).find((s) => s.startsWith(heading));
-  if (!section) throw new Error(`docs/api.md has no "## ${heading}" section`);
+  if (!section) throw new Error(`README.md has no "## ${heading}" section`);
   return section
     .split('\n')
     .filter((l) => /^\|\s*`/.test(l))
@@ -22,12 +22,12 @@ function tableRows(heading: string): string[][] {
     );
 }
 
-describe('docs/api.md', () => {
+describe('README.md', () => {
   it('lists every error code with its status', () => {
     const rows = new Map(tableRows('Errors').map(([code, status]) => [code!.replaceAll('`', ''), Number(status)]));
     for (const E of Object.values(errors)) {
       const e = new E('x', 'y');
-      expect(rows.get(e.code), `${e.code} is not in docs/api.md's error table`).toBe(e.statusCode);
+      expect(rows.get(e.code), `${e.code} is not in the README's error table`).toBe(e.statusCode);
     }
     expect(rows.size).toBe(Object.keys(errors).length);
   });
