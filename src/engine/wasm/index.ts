@@ -54,31 +54,17 @@ function wasmModule(): WebAssembly.Module {
   return compiled;
 }
 
-/** Options for `createWasmBackend`; the defaults are what `simulate` should use. */
-export interface WasmBackendOptions {
-  /** Multiply-adds below which a product runs in TypeScript (default WASM_MIN_WORK; 0 = always WebAssembly). */
-  minWork?: number;
+/** Every memory this module made, with its kernel instance; weak, so a finished run's memory is freed. */
+const instances = new WeakMap<ArrayBuffer, Instance>();
+
+function find(a: Float64Array, b: Float64Array, c: Float64Array): Instance | undefined {
+  const buffer = c.buffer;
+  if (a.buffer !== buffer || b.buffer !== buffer) return undefined;
+  return instances.get(buffer as ArrayBuffer);
 }
 
-/**
- * A backend whose `createBuffer` makes a fresh WebAssembly.Memory (sized once, never grown, so
- * views into it stay valid) with its own kernel instance. Views from any buffer it made run in
- * WebAssembly; views over other buffers fall back to tsKernels, with the same results.
- */
-export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
-  const minWork = options.minWork ?? WASM_MIN_WORK;
-  const instances = new WeakMap<ArrayBuffer, Instance>();
-  let last: Instance | undefined;
-
-  function find(a: Float64Array, b: Float64Array, c: Float64Array): Instance | undefined {
-    const buffer = c.buffer;
-    const inst = last !== undefined && last.buffer === buffer ? last : instances.get(buffer as ArrayBuffer);
-    if (inst === undefined || a.buffer !== buffer || b.buffer !== buffer) return undefined;
-    last = inst;
-    return inst;
-  }
-
-  const kernels: Kernels = {
+function makeKernels(minWork: number): Kernels {
+  return {
     gemmNT(m, n, k, a, b, c, accumulate) {
       const inst = m * n * k >= minWork && k <= MAX_NT_K ? find(a, b, c) : undefined;
       if (inst === undefined) return tsKernels.gemmNT(m, n, k, a, b, c, accumulate);
@@ -95,32 +81,50 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
       inst.gemmTN(m, n, k, a.byteOffset, b.byteOffset, c.byteOffset, accumulate ? 1 : 0);
     },
   };
+}
 
-  function createBuffer(bytes: number): ArrayBuffer {
-    // The scratch area sits after the tensors, 64-byte aligned.
-    const scratch = Math.ceil(bytes / 64) * 64;
-    const pages = Math.ceil((scratch + SCRATCH_BYTES) / PAGE);
-    let memory: WebAssembly.Memory;
-    try {
-      if (pages > MAX_PAGES) throw new RangeError('beyond 32-bit WebAssembly memory');
-      memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    } catch {
-      // Too large for WebAssembly (or refused): a plain buffer, served by tsKernels.
-      return new ArrayBuffer(bytes);
-    }
-    const instance = new WebAssembly.Instance(wasmModule(), { env: { memory } });
-    const exports = instance.exports as unknown as KernelExports;
-    const inst: Instance = {
-      buffer: memory.buffer,
-      scratch,
-      gemmNT: exports.gemmNT,
-      gemmNN: exports.gemmNN,
-      gemmTN: exports.gemmTN,
-    };
-    instances.set(memory.buffer, inst);
-    last = inst;
-    return memory.buffer;
+/**
+ * A fresh WebAssembly.Memory (sized once, never grown, so views into it stay valid) with its own
+ * kernel instance; the scratch area sits after the tensors, 64-byte aligned.
+ */
+function createBuffer(bytes: number): ArrayBuffer {
+  const scratch = Math.ceil(bytes / 64) * 64;
+  const pages = Math.ceil((scratch + SCRATCH_BYTES) / PAGE);
+  let memory: WebAssembly.Memory;
+  try {
+    if (pages > MAX_PAGES) throw new RangeError('beyond 32-bit WebAssembly memory');
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  } catch {
+    // Too large for WebAssembly (or refused): a plain buffer, served by tsKernels.
+    return new ArrayBuffer(bytes);
   }
+  const exports = new WebAssembly.Instance(wasmModule(), { env: { memory } }).exports as unknown as KernelExports;
+  instances.set(memory.buffer, {
+    buffer: memory.buffer,
+    scratch,
+    gemmNT: exports.gemmNT,
+    gemmNN: exports.gemmNN,
+    gemmTN: exports.gemmTN,
+  });
+  return memory.buffer;
+}
 
-  return { kernels, createBuffer };
+// One kernels object for every default backend: the engine's call sites then always see the same
+// functions, which keeps V8's inline caches monomorphic from run to run.
+const sharedBackend: Backend = { kernels: makeKernels(WASM_MIN_WORK), createBuffer };
+
+/** Options for `createWasmBackend`; the defaults are what `simulate` should use. */
+export interface WasmBackendOptions {
+  /** Multiply-adds below which a product runs in TypeScript (default WASM_MIN_WORK; 0 = always WebAssembly). */
+  minWork?: number;
+}
+
+/**
+ * A backend whose `createBuffer` makes a fresh WebAssembly.Memory for each call, with its own
+ * kernel instance. Views from any buffer it made run in WebAssembly; views over other buffers fall
+ * back to tsKernels, with the same results. Without options it is one shared object.
+ */
+export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
+  if (options.minWork === undefined || options.minWork === WASM_MIN_WORK) return sharedBackend;
+  return { kernels: makeKernels(options.minWork), createBuffer };
 }
