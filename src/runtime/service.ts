@@ -388,9 +388,13 @@ export class EmbeddedJobService implements JobService {
     live.abort = new AbortController();
     live.logger.debug('job started');
 
+    // The thread starts at once; the store learns of it meanwhile. Should that write fail, the store
+    // still says queued, which a restart treats the same way (the job runs again).
+    this.store
+      .setRunning(job.id, job.startedAt)
+      .catch((err: unknown) => live.logger.error({ err }, 'could not mark the job running in the store'));
     let outcome: RunOutcome;
     try {
-      await this.store.setRunning(job.id, job.startedAt);
       outcome = await this.execute(live);
     } catch (error) {
       outcome = { ok: false, error };
@@ -398,6 +402,8 @@ export class EmbeddedJobService implements JobService {
     this.running.delete(live);
     this.counts.running--;
     if (this.closed && !live.requeue) return; // abandoned: a dead process writes nothing
+    // The next job takes the thread while this one's end is being stored: no worker waits on the store.
+    this.dispatch();
 
     try {
       // A run that completed before it saw the stop flag simply ends; its result stands.

@@ -2,6 +2,11 @@
  * The SQLite store (better-sqlite3, WAL): one file, `jobs.db`, in the data directory. A job is a
  * row; an ended job's series is one row of BLOBs (typed-array bytes, columnar), never a row per
  * number. The schema is versioned with PRAGMA user_version; MIGRATIONS[i] takes version i to i + 1.
+ *
+ * Writes are group-committed: insert, setRunning and finish queue their statements, and everything
+ * queued during one turn of the event loop commits in one transaction (each write in its own
+ * savepoint, so one failing write fails alone). Every read first commits what is queued, so a
+ * read always sees the writes issued before it. A write's promise settles once it is committed.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,13 +82,32 @@ interface ResultRow {
 
 export const DB_FILE = 'jobs.db';
 
+/**
+ * Pages of new databases. An ended job's series is ~280 KB of BLOB (W1); with 16 KB pages it spans
+ * 4× fewer overflow pages than with SQLite's 4 KB default (fewer WAL frames, checksums and checkpoint
+ * copies), while a status update still rewrites only a few pages. Measured on W1: the writes of a
+ * job cost 0.57 ms of CPU instead of 0.79 (0.44 instead of 0.67 when group-committed). An existing
+ * database keeps the page size it was created with.
+ */
+const PAGE_SIZE = 16_384;
+
+interface PendingWrite {
+  run(): void;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 export class SqliteJobStore implements JobStore {
   private readonly db: Database.Database;
   private readonly stmt;
+  private pending: PendingWrite[] = [];
+  private flushScheduled = false;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.db = new Database(join(dataDir, DB_FILE));
+    // Only takes effect while the file is still empty (before the first table and before WAL).
+    this.db.pragma(`page_size = ${PAGE_SIZE}`);
     this.db.pragma('journal_mode = WAL');
     // NORMAL under WAL loses at most the last transactions on power loss, never consistency.
     this.db.pragma('synchronous = NORMAL');
@@ -100,8 +124,8 @@ export class SqliteJobStore implements JobStore {
         `UPDATE jobs SET status = @status, started_at = @started_at WHERE id = @id AND status IN ('queued', 'running')`,
       ),
       finishJob: db.prepare(
-        `UPDATE jobs SET status = @status, started_at = @started_at, ended_at = @ended_at, step = @step,
-           summary = @summary, error = @error, last_seq = @last_seq WHERE id = @id`,
+        `UPDATE jobs SET status = ?, started_at = ?, ended_at = ?, step = ?, summary = ?, error = ?, last_seq = ?
+         WHERE id = ?`,
       ),
       insertResult: db.prepare(
         `INSERT OR REPLACE INTO results (job_id, shape, length, steps, vals, hidden, nonfinite, done)
@@ -124,37 +148,99 @@ export class SqliteJobStore implements JobStore {
     };
   }
 
-  async insert(job: StoredJob): Promise<void> {
-    this.stmt.insert.run(toRow(job));
+  insert(job: StoredJob): Promise<void> {
+    const row = toRow(job);
+    return this.write(() => this.stmt.insert.run(row));
   }
 
-  async setRunning(id: string, startedAt: string | null): Promise<void> {
-    this.stmt.setRunning.run({ id, status: startedAt === null ? 'queued' : 'running', started_at: startedAt });
+  setRunning(id: string, startedAt: string | null): Promise<void> {
+    const params = { id, status: startedAt === null ? 'queued' : 'running', started_at: startedAt };
+    return this.write(() => this.stmt.setRunning.run(params));
   }
 
-  async finish(job: StoredJob, result: StoredResult): Promise<void> {
+  finish(job: StoredJob, result: StoredResult): Promise<void> {
     const s = result.series;
-    this.db.transaction(() => {
-      this.stmt.finishJob.run(toRow(job));
-      this.stmt.insertResult.run(
-        job.id,
-        JSON.stringify(s.shape),
-        s.length,
-        asBuffer(s.steps),
-        asBuffer(s.values),
-        asBuffer(s.hidden),
-        result.nonFinite ? JSON.stringify(result.nonFinite) : null,
-        JSON.stringify(result.done),
-      );
-    })();
+    // Bound now: the caller's objects may change after this returns; the blob bytes never do.
+    const jobParams = [
+      job.status,
+      job.startedAt,
+      job.endedAt,
+      job.step,
+      job.summary ? JSON.stringify(job.summary) : null,
+      job.error,
+      job.lastSeq,
+      job.id,
+    ];
+    const resultParams = [
+      job.id,
+      JSON.stringify(s.shape),
+      s.length,
+      asBuffer(s.steps),
+      asBuffer(s.values),
+      asBuffer(s.hidden),
+      result.nonFinite ? JSON.stringify(result.nonFinite) : null,
+      JSON.stringify(result.done),
+    ];
+    return this.write(() => {
+      this.stmt.finishJob.run(...jobParams);
+      this.stmt.insertResult.run(...resultParams);
+    });
+  }
+
+  /** Queues a write for the next group commit. */
+  private write(run: () => void): Promise<void> {
+    if (!this.db.open) return Promise.reject(new Error('the job store is closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ run, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  /** Commits every queued write in one transaction, then settles their promises. */
+  private flush(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    if (!this.db.open) {
+      for (const w of batch) w.reject(new Error('the job store is closed'));
+      return;
+    }
+    const failures = new Map<PendingWrite, unknown>();
+    try {
+      this.db.transaction(() => {
+        for (const w of batch) {
+          try {
+            // Nested: a savepoint, rolled back alone if this write throws.
+            this.db.transaction(w.run)();
+          } catch (err) {
+            failures.set(w, err);
+          }
+        }
+      })();
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    for (const w of batch) {
+      if (failures.has(w)) w.reject(failures.get(w));
+      else w.resolve();
+    }
   }
 
   async get(id: string): Promise<StoredJob | null> {
+    this.flush();
     const row = this.stmt.get.get(id) as JobRow | undefined;
     return row ? fromRow(row) : null;
   }
 
   async getResult(id: string): Promise<StoredResult | null> {
+    this.flush();
     const row = this.stmt.getResult.get(id) as ResultRow | undefined;
     if (!row) return null;
     return {
@@ -171,6 +257,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async list(q: StoreListQuery): Promise<StoredJob[]> {
+    this.flush();
     const rows = this.stmt.list.all({
       before: q.before ?? null,
       owner: q.owner,
@@ -182,16 +269,19 @@ export class SqliteJobStore implements JobStore {
   }
 
   async unfinished(): Promise<StoredJob[]> {
+    this.flush();
     return (this.stmt.unfinished.all() as JobRow[]).map(fromRow);
   }
 
   async countByStatus(): Promise<Record<JobStatus, number>> {
+    this.flush();
     const counts = emptyCounts();
     for (const { status, n } of this.stmt.counts.all() as { status: JobStatus; n: number }[]) counts[status] = n;
     return counts;
   }
 
   async evict(policy: EvictionPolicy): Promise<StoredJob[]> {
+    this.flush();
     return this.db.transaction(() => {
       const gone: JobRow[] = [];
       if (policy.ttlMs !== null) {
@@ -212,11 +302,13 @@ export class SqliteJobStore implements JobStore {
   }
 
   async checkWritable(): Promise<void> {
+    this.flush();
     // BEGIN IMMEDIATE takes the write lock: it fails on a read-only, full or locked database.
     this.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
   }
 
   async close(): Promise<void> {
+    this.flush();
     if (this.db.open) this.db.close();
   }
 }
