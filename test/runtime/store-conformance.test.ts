@@ -106,6 +106,43 @@ for (const backend of BACKENDS) {
       await expect(store.insert(j)).rejects.toThrow();
     });
 
+    it('writes issued together all land, except one that fails, which fails alone', async () => {
+      const { store } = open();
+      const a = job();
+      const b = job();
+      const c = job();
+      await store.insert(a);
+      const endedB: StoredJob = { ...b, status: 'succeeded', endedAt: new Date().toISOString(), lastSeq: 5 };
+      // Issued in one turn: group-committing stores put them in one transaction.
+      const settled = await Promise.allSettled([
+        store.insert(b),
+        store.insert(a), // duplicate id
+        store.insert(c),
+        store.setRunning(c.id, c.createdAt),
+        store.finish(endedB, result()),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect(await store.get(a.id)).toEqual(a);
+      expect(await store.get(b.id)).toEqual(endedB);
+      expect(await store.get(c.id)).toMatchObject({ status: 'running', startedAt: c.createdAt });
+      expect((await store.getResult(b.id))?.done).toEqual(result().done);
+    });
+
+    it('a read sees every write issued before it, even one not yet awaited', async () => {
+      const { store, reopen } = open();
+      const j = job();
+      const written = store.insert(j);
+      expect(await store.get(j.id)).toEqual(j);
+      expect((await store.list({ owner: null, limit: 10 })).map((x) => x.id)).toEqual([j.id]);
+      await written;
+      // Settled means committed: another connection on the same data sees it too.
+      if (reopen) {
+        const other = reopen();
+        extra.push(other);
+        expect(await other.get(j.id)).toEqual(j);
+      }
+    });
+
     it('moves a job between queued and running', async () => {
       const { store } = open();
       const j = job();
