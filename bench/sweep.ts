@@ -52,9 +52,7 @@ function grid(cells: number): SweepRequestInput {
 async function serve(): Promise<void> {
   const { buildApp } = await import('../src/app.js');
   const { loadConfig } = await import('../src/config.js');
-  const { sweepRoutes } = await import('../src/http/sweeps.js');
-  const config = loadConfig(process.env);
-  const app = await buildApp(config, { extraRoutes: [sweepRoutes({ dataDir: config.dataDir })] });
+  const app = await buildApp(loadConfig(process.env));
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   let ticks = 0;
   const report = () => {

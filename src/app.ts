@@ -30,6 +30,7 @@ import { opsPlugin } from './http/ops.js';
 import { installProblemHandlers } from './http/problem.js';
 import type { V1Options } from './http/shared.js';
 import { WS_CLOSE } from './http/stream.js';
+import { sweepRoutes } from './http/sweeps.js';
 import { v1Routes } from './http/v1.js';
 import type { JobService } from './runtime/types.js';
 
@@ -287,7 +288,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       wsPingMs: config.wsPingMs,
       wsStallMs: config.wsStallMs,
       keyRing,
-      extraRoutes: deps.extraRoutes,
+      extraRoutes: [...(deps.extraRoutes ?? []), sweepRoutes({ dataDir: config.dataDir })],
     });
 
     const publicDir = path.join(root, 'public');

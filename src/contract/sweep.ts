@@ -110,7 +110,14 @@ export const SweepProgress = z
   .object({
     total: z.int(),
     done: z.int().describe('Cells that have ended (succeeded, failed or cancelled).'),
-    byStatus: z.record(CellStatus, z.int()),
+    byStatus: z.object({
+      pending: z.int(),
+      queued: z.int(),
+      running: z.int(),
+      succeeded: z.int(),
+      failed: z.int(),
+      cancelled: z.int(),
+    }),
   })
   .meta({ id: 'SweepProgress' });
 export type SweepProgress = z.output<typeof SweepProgress>;

@@ -82,7 +82,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
       '/sweeps',
       {
         schema: {
-          tags: ['sweeps'],
+          tags: ['jobs'],
           summary: 'Start a sweep: one job per cell of the axes’ cartesian product',
           description: [
             'Up to three axes, each a dotted job-spec path and its values; cells are laid out row-major (last axis fastest).',
@@ -106,7 +106,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
       '/sweeps',
       {
         schema: {
-          tags: ['sweeps'],
+          tags: ['jobs'],
           summary: 'The most recent sweeps (without their grids)',
           querystring: SweepListQuery,
           response: { 200: SweepList, ...problems(400, 401, 429) },
@@ -122,7 +122,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
       '/sweeps/presets',
       {
         schema: {
-          tags: ['sweeps'],
+          tags: ['jobs'],
           summary: 'The classic results as ready sweeps (He 2015, Schoenholz 2017, Pascanu 2013, the textbook)',
           description: 'Each `request` is a POST /v1/sweeps body.',
           response: { 200: SweepPresetList, ...problems(401, 429) },
@@ -135,7 +135,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
       '/sweeps/:id',
       {
         schema: {
-          tags: ['sweeps'],
+          tags: ['jobs'],
           summary: 'A sweep: status, progress, theory lines and the grid (`?format=csv` for pandas)',
           description:
             'The CSV has one row per cell: a column per axis (named by its path), then index, jobId, status, outcome, firstNonFiniteStep, firstLoss, finalLoss, maxGradNorm, layerGradRatio, backwardGain and the predictions. Non-finite values are "NaN", "Infinity", "-Infinity"; missing values are empty.',
@@ -169,7 +169,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
       '/sweeps/:id',
       {
         schema: {
-          tags: ['sweeps'],
+          tags: ['jobs'],
           summary: 'Cancel the cells not yet done (409 once the sweep has ended)',
           params: SweepParams,
           response: { 200: SweepWithLinks, ...problems(401, 404, 409, 429) },
@@ -182,7 +182,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
       method: 'GET',
       url: '/sweeps/:id/stream',
       schema: {
-        tags: ['sweeps', 'streams'],
+        tags: ['streams'],
         summary: 'WebSocket: a `cell` event as each cell ends (replay from `from`), then `done`',
         description:
           'One SweepEvent JSON text message per event, seq per sweep, in order and exactly once from `from` on; `done` has seq = number of cells; then close 1000. 1013 when the client reads too slowly (reconnect with from = last seq + 1). `{"type":"cancel"}` cancels the sweep. A plain GET answers 426.',
@@ -218,7 +218,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
       '/sweeps/:id/events',
       {
         schema: {
-          tags: ['sweeps', 'streams'],
+          tags: ['streams'],
           summary: 'NDJSON: the sweep’s cell events (replay from `from`, then live, then `done`)',
           params: SweepParams,
           querystring: StreamQuery,

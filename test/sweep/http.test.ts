@@ -6,13 +6,12 @@ import type { WebSocket } from 'ws';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { sweepPresets } from '../../src/contract/sweep-presets.js';
-import { sweepRoutes } from '../../src/http/sweeps.js';
 
 let app: FastifyInstance;
 
 beforeAll(async () => {
   const config = loadConfig({ DATA_DIR: ':memory:', WORKERS: '2', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_S: '0' });
-  app = await buildApp(config, { extraRoutes: [sweepRoutes({ dataDir: null })] });
+  app = await buildApp(config);
   await app.ready();
 });
 afterAll(async () => {
@@ -231,7 +230,7 @@ describe('/v1/sweeps with API keys', () => {
       SHUTDOWN_GRACE_S: '0',
       API_KEYS: 'key-alice,key-bob',
     });
-    keyed = await buildApp(config, { extraRoutes: [sweepRoutes({ dataDir: null })] });
+    keyed = await buildApp(config);
     await keyed.ready();
   });
   afterAll(async () => {
