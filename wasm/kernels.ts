@@ -282,3 +282,67 @@ export function gemmNT(m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, acc
     block(m, j0, j1, k, a, rowB, 8, scratch, ldp, c, ldc, acc);
   }
 }
+
+// ---- tanh over an array, lane for lane the same operations as src/engine/math.ts `tanh` (so the
+// same bits): tanh(x) = −sign(x)·m/(m + 2), m = expm1(−2|x|) = 2^−k·expm1(r) + (2^−k − 1).
+
+const LN2_HI = 0.6931471803691238;
+const LN2_LO = 1.9082149292705877e-10;
+const INV_LN2: f64 = 1.4426950408889634; // Math.LOG2E
+const C2: f64 = 1.0 / 2;
+const C3: f64 = 1.0 / 6;
+const C4: f64 = 1.0 / 24;
+const C5: f64 = 1.0 / 120;
+const C6: f64 = 1.0 / 720;
+const C7: f64 = 1.0 / 5040;
+const C8: f64 = 1.0 / 40320;
+const C9: f64 = 1.0 / 362880;
+const C10: f64 = 1.0 / 3628800;
+const C11: f64 = 1.0 / 39916800;
+const C12: f64 = 1.0 / 479001600;
+const C13: f64 = 1.0 / 6227020800;
+
+@inline function sp(x: f64): v128 {
+  return f64x2.splat(x);
+}
+
+@inline function madd(a: v128, b: v128, c: f64): v128 {
+  // a + b·c, rounded twice as JavaScript does
+  return f64x2.add(a, f64x2.mul(b, sp(c)));
+}
+
+@inline function tanh2(x: v128): v128 {
+  const ax = f64x2.abs(x);
+  const u = f64x2.mul(sp(-2), ax);
+  // JavaScript's `| 0` truncates toward zero; lanes where it would wrap (|x| > 1e9) are replaced below.
+  const ki = i32x4.trunc_sat_f64x2_s_zero(f64x2.sub(sp(0.5), f64x2.mul(u, sp(INV_LN2))));
+  const k = f64x2.convert_low_i32x4_s(ki);
+  const r = f64x2.add(f64x2.add(u, f64x2.mul(k, sp(LN2_HI))), f64x2.mul(k, sp(LN2_LO)));
+  const r2 = f64x2.mul(r, r);
+  const r4 = f64x2.mul(r2, r2);
+  const hi = f64x2.add(f64x2.add(madd(sp(C9), r, C10), f64x2.mul(r2, madd(sp(C11), r, C12))), f64x2.mul(r4, sp(C13)));
+  const mid = f64x2.add(f64x2.add(madd(sp(C5), r, C6), f64x2.mul(r2, madd(sp(C7), r, C8))), f64x2.mul(r4, hi));
+  const poly = f64x2.add(f64x2.add(madd(sp(1), r, C2), f64x2.mul(r2, madd(sp(C3), r, C4))), f64x2.mul(r4, mid));
+  const p = f64x2.mul(r, poly);
+  // 2^−k from its bits: exact for the 0 ≤ k ≤ 58 that |x| ≤ 20 gives.
+  const s = i64x2.shl(i64x2.sub(i64x2.splat(1023), i64x2.extend_low_i32x4_s(ki)), 52);
+  const m = f64x2.add(f64x2.mul(s, p), f64x2.sub(s, sp(1)));
+  const t = f64x2.div(f64x2.neg(m), f64x2.add(m, sp(2)));
+  const negative = f64x2.lt(x, sp(0));
+  let y = v128.bitselect(f64x2.neg(t), t, negative);
+  y = v128.bitselect(v128.bitselect(sp(-1), sp(1), negative), y, f64x2.gt(ax, sp(20)));
+  return v128.bitselect(x, y, f64x2.eq(ax, sp(0)));
+}
+
+/** dst[i] = tanh(src[i]) for i < n; dst may be src. */
+export function tanhArray(n: i32, src: usize, dst: usize): void {
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const o = <usize>i << 3;
+    v128.store(dst + o, tanh2(v128.load(src + o)));
+  }
+  if (i < n) {
+    const o = <usize>i << 3;
+    store<f64>(dst + o, f64x2.extract_lane(tanh2(v128.load64_splat(src + o)), 0));
+  }
+}

@@ -6,9 +6,11 @@
  */
 import type { Backend } from '../backend.js';
 import { type Kernels, tsKernels } from '../kernels.js';
+import { tanh } from '../math.js';
 import { KERNELS_WASM_BASE64 } from './kernels.generated.js';
 
 interface KernelExports {
+  tanhArray(n: number, src: number, dst: number): void;
   gemmNN(m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   gemmTN(m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   gemmNT(
@@ -63,8 +65,26 @@ function find(a: Float64Array, b: Float64Array, c: Float64Array): Instance | und
   return instances.get(buffer as ArrayBuffer);
 }
 
-function makeKernels(minWork: number): Kernels {
+/**
+ * The products, plus an element-wise tanh that gives exactly the bits of the engine's `tanh`
+ * (src/engine/math.ts) — f64x2 lanes running the same operations in the same order.
+ */
+export interface WasmKernels extends Kernels {
+  /** dst[i] = tanh(src[i]) for i < n (dst may be src). */
+  tanh(n: number, src: Float64Array, dst: Float64Array): void;
+}
+
+function tsTanh(n: number, src: Float64Array, dst: Float64Array): void {
+  for (let i = 0; i < n; i++) dst[i] = tanh(src[i]);
+}
+
+function makeKernels(minWork: number): WasmKernels {
   return {
+    tanh(n, src, dst) {
+      const inst = n >= 16 && src.buffer === dst.buffer ? instances.get(src.buffer as ArrayBuffer) : undefined;
+      if (inst === undefined) return tsTanh(n, src, dst);
+      inst.tanhArray(n, src.byteOffset, dst.byteOffset);
+    },
     gemmNT(m, n, k, a, b, c, accumulate) {
       const inst = m * n * k >= minWork && k <= MAX_NT_K ? find(a, b, c) : undefined;
       if (inst === undefined) return tsKernels.gemmNT(m, n, k, a, b, c, accumulate);
@@ -105,13 +125,14 @@ function createBuffer(bytes: number): ArrayBuffer {
     gemmNT: exports.gemmNT,
     gemmNN: exports.gemmNN,
     gemmTN: exports.gemmTN,
+    tanhArray: exports.tanhArray,
   });
   return memory.buffer;
 }
 
 // One kernels object for every default backend: the engine's call sites then always see the same
 // functions, which keeps V8's inline caches monomorphic from run to run.
-const sharedBackend: Backend = { kernels: makeKernels(WASM_MIN_WORK), createBuffer };
+const sharedBackend: Backend & { kernels: WasmKernels } = { kernels: makeKernels(WASM_MIN_WORK), createBuffer };
 
 /** Options for `createWasmBackend`; the defaults are what `simulate` should use. */
 export interface WasmBackendOptions {
@@ -124,7 +145,7 @@ export interface WasmBackendOptions {
  * kernel instance. Views from any buffer it made run in WebAssembly; views over other buffers fall
  * back to tsKernels, with the same results. Without options it is one shared object.
  */
-export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
+export function createWasmBackend(options: WasmBackendOptions = {}): Backend & { kernels: WasmKernels } {
   if (options.minWork === undefined || options.minWork === WASM_MIN_WORK) return sharedBackend;
   return { kernels: makeKernels(options.minWork), createBuffer };
 }
