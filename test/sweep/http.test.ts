@@ -1,4 +1,7 @@
 /** /v1/sweeps through app.inject on the real app and runtime. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -255,5 +258,41 @@ describe('/v1/sweeps with API keys', () => {
     const cell = grid.cells[0].jobId;
     expect((await keyed.inject({ method: 'GET', url: `/v1/jobs/${cell}`, headers: alice })).statusCode).toBe(200);
     expect((await keyed.inject({ method: 'GET', url: `/v1/jobs/${cell}`, headers: bob })).statusCode).toBe(404);
+  });
+});
+
+describe('/v1/sweeps across an app restart (SQLite data dir)', () => {
+  it('a sweep closed mid-way finishes after the app is built again on the same DATA_DIR', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gl-sweep-app-'));
+    try {
+      const env = { DATA_DIR: dataDir, WORKERS: '1', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_S: '0' };
+      const first = await buildApp(loadConfig(env));
+      await first.ready();
+      const r = await first.inject({
+        method: 'POST',
+        url: '/v1/sweeps',
+        payload: body([{ path: 'seed', values: [1, 2, 3, 4] }], 5000),
+      });
+      expect(r.statusCode).toBe(202);
+      const id = r.json().id;
+      await first.close();
+
+      const second = await buildApp(loadConfig(env));
+      try {
+        await second.ready();
+        const all = (await second.inject({ method: 'GET', url: `/v1/sweeps/${id}/events` })).body
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        expect(all.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4]);
+        expect(all.at(-1)).toMatchObject({ type: 'done', status: 'succeeded' });
+        const grid = (await second.inject({ method: 'GET', url: `/v1/sweeps/${id}` })).json();
+        expect(grid.cells.map((c: { status: string }) => c.status)).toEqual(Array(4).fill('succeeded'));
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
