@@ -32,7 +32,9 @@ export class JobLog {
   nonFinite: NonFiniteMark | null = null;
   done: DoneEvent | null = null;
   private readonly subscribers = new Set<Subscriber>();
-  private readonly ring: (JobEvent | undefined)[] = new Array(RING);
+  // Made on the first event built: most jobs in bulk runs are never watched, and an 8 KB array per log
+  // (two per job, one kept in the ended-log cache) is garbage the main thread would collect for nobody.
+  private ring: (JobEvent | undefined)[] | null = null;
   private cachedView: { from: number; to: number; series: ReturnType<Telemetry['view']> } | null = null;
 
   constructor(
@@ -61,6 +63,7 @@ export class JobLog {
    */
   eventAt(seq: number): JobEvent {
     const slot = seq & (RING - 1);
+    this.ring ??= new Array(RING);
     const cached = this.ring[slot];
     if (cached !== undefined && cached.seq === seq) return cached;
     const event = this.buildEvent(seq);
