@@ -4,6 +4,8 @@
  * A backend (TypeScript here, WebAssembly in ./wasm) supplies these; the engine calls nothing else
  * for its O(n³) work.
  */
+import { tanh } from './math.js';
+
 export interface Kernels {
   /** C[m×n] (+)= A[m×k] · B[n×k]ᵀ */
   gemmNT(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, accumulate: boolean): void;
@@ -11,6 +13,8 @@ export interface Kernels {
   gemmNN(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, accumulate: boolean): void;
   /** C[m×n] (+)= A[k×m]ᵀ · B[k×n] */
   gemmTN(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, accumulate: boolean): void;
+  /** dst[i] = tanh(src[i]) for i < n, bit for bit the engine's `tanh` (src/engine/math.ts); dst may be src. */
+  tanh(n: number, src: Float64Array, dst: Float64Array): void;
 }
 
 // Register blocking: each inner loop produces a 2×4 block of C from 8 accumulators (then 2×2 and
@@ -368,5 +372,9 @@ function gemmTN(m: number, n: number, k: number, a: Float64Array, b: Float64Arra
   }
 }
 
+function tanhArray(n: number, src: Float64Array, dst: Float64Array): void {
+  for (let i = 0; i < n; i++) dst[i] = tanh(src[i]);
+}
+
 /** The pure-TypeScript reference kernels (register-blocked 2×4, 2×2, 2×1). */
-export const tsKernels: Kernels = { gemmNT, gemmNN, gemmTN };
+export const tsKernels: Kernels = { gemmNT, gemmNN, gemmTN, tanh: tanhArray };

@@ -7,7 +7,6 @@
 import { Arena, arenaBytes } from './arena.js';
 import type { Backend } from './backend.js';
 import type { Kernels } from './kernels.js';
-import { tanh } from './math.js';
 import { firstNonFinite, nonFiniteProbe, rootOf, roundF32, sumSq } from './ops.js';
 import type { LayeredShape, RnnShape, Shape } from './shape.js';
 import type { DenseParams, InitialParams } from './types.js';
@@ -124,13 +123,14 @@ function mseGrad(yhat: Float64Array, y: Float64Array, dy: Float64Array, n: numbe
 
 type Act = 'identity' | 'tanh' | 'relu' | 'sigmoid';
 
-function activate(act: Act, src: Float64Array, dst: Float64Array, n: number): void {
+function activate(act: Act, src: Float64Array, dst: Float64Array, n: number, k: Kernels): void {
   switch (act) {
     case 'identity':
       if (dst !== src) dst.set(src.subarray(0, n));
       return;
     case 'tanh':
-      for (let i = 0; i < n; i++) dst[i] = tanh(src[i]);
+      // A kernel: the WebAssembly backend runs it two lanes at a time, with the same bits.
+      k.tanh(n, src, dst);
       return;
     case 'relu':
       for (let i = 0; i < n; i++) dst[i] = Math.max(src[i], 0);
@@ -306,7 +306,7 @@ class LayeredModel implements Model {
         src = this.u[l];
         probe += nonFiniteProbe(src, 0, n);
       }
-      activate(this.act, src, this.a[l], n);
+      activate(this.act, src, this.a[l], n, this.k);
       if (f32 && this.a[l] !== src) roundF32(this.a[l], 0, n);
     }
     this.activationProbe = probe;
@@ -562,7 +562,7 @@ class RnnModel implements Model {
       if (this.bhOff >= 0) addBias(u, B, H, params, this.bhOff);
       if (f32) roundF32(u, 0, bh);
       probe += nonFiniteProbe(u, 0, bh);
-      activate(activation, u, this.h[t], bh);
+      activate(activation, u, this.h[t], bh, k);
       if (f32) roundF32(this.h[t], 0, bh);
     }
     const yhat = this.yhat;

@@ -61,6 +61,10 @@ describe('determinism', () => {
         calls++;
         tsKernels.gemmTN(...a);
       },
+      tanh: (...a) => {
+        calls++;
+        tsKernels.tanh(...a);
+      },
     };
     let requested = 0;
     const backend: Backend = {
