@@ -1,0 +1,90 @@
+/**
+ * SQLite-only behaviour (the shared contract is in store-conformance.test.ts): checkpoints happen on
+ * the store's own thread, not on the connection that writes, and closing is idempotent.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, expect, it, vi } from 'vitest';
+import { JobSpec } from '../../src/contract/spec.js';
+import { newId } from '../../src/runtime/ids.js';
+import { DB_FILE, SqliteJobStore } from '../../src/runtime/store/sqlite.js';
+import type { StoredJob, StoredResult } from '../../src/runtime/store/types.js';
+
+const spec = JobSpec.parse({ network: { kind: 'linear', depth: 3 }, training: { steps: 5 } });
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function ended(): { job: StoredJob; result: StoredResult } {
+  const records = 1000;
+  const columns = 35; // W1: 5 scalars + 3 × 10 layers
+  const values = new Float64Array(records * columns).map((_, i) => Math.sin(i));
+  const job: StoredJob = {
+    id: newId(),
+    name: null,
+    status: 'succeeded',
+    owner: null,
+    sweepId: null,
+    spec,
+    createdAt: new Date().toISOString(),
+    startedAt: null,
+    endedAt: new Date().toISOString(),
+    step: records,
+    summary: null,
+    error: null,
+    lastSeq: records,
+  };
+  const result: StoredResult = {
+    series: {
+      shape: { layerNames: [], layerCount: 10, hiddenLength: 0 },
+      length: records,
+      steps: new Uint8Array(new Int32Array(records).map((_, i) => i + 1).buffer),
+      values: new Uint8Array(values.buffer),
+      hidden: new Uint8Array(0),
+    },
+    nonFinite: null,
+    done: { type: 'done', seq: records, status: 'succeeded', summary: null },
+  };
+  return { job, result };
+}
+
+it('copies the WAL into the database file on its own thread, with 16 KB pages', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-sqlite-'));
+  dirs.push(dir);
+  const store = new SqliteJobStore(dir);
+  try {
+    // 20 series of 280 KB: 5.6 MB, far below the writing connection's own checkpoint threshold
+    // (256 MiB), so only the checkpoint thread can move them into jobs.db while the store is open.
+    for (let i = 0; i < 20; i++) {
+      const { job, result } = ended();
+      await store.insert({ ...job, status: 'queued', endedAt: null });
+      await store.finish(job, result);
+    }
+    await vi.waitFor(() => expect(statSync(join(dir, DB_FILE)).size).toBeGreaterThan(5_000_000), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    const db = new Database(join(dir, DB_FILE), { readonly: true });
+    expect(db.pragma('page_size', { simple: true })).toBe(16_384);
+    db.close();
+  } finally {
+    await store.close();
+  }
+});
+
+it('closes once however often close is called, with writes issued just before committed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-sqlite-'));
+  dirs.push(dir);
+  const store = new SqliteJobStore(dir);
+  const { job } = ended();
+  const written = store.insert({ ...job, status: 'queued', endedAt: null });
+  await Promise.all([store.close(), store.close()]);
+  await written;
+  await expect(store.insert({ ...job, id: newId() })).rejects.toThrow(/closed/);
+  const again = new SqliteJobStore(dir);
+  expect((await again.get(job.id))?.id).toBe(job.id);
+  await again.close();
+});
