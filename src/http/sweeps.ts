@@ -185,7 +185,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
         tags: ['streams'],
         summary: 'WebSocket: a `cell` event as each cell ends (replay from `from`), then `done`',
         description:
-          'One SweepEvent JSON text message per event, seq per sweep, in order and exactly once from `from` on; `done` has seq = number of cells; then close 1000. 1013 when the client reads too slowly (reconnect with from = last seq + 1). `{"type":"cancel"}` cancels the sweep. A plain GET answers 426.',
+          'One SweepEvent JSON text message per event, seq per sweep, in order and exactly once from `from` on; `done` has seq = number of cells; then close 1000. A reader that stops draining is paused, then closed with 1013 after WS_STALL_MS (reconnect with from = last seq + 1); 1001 when the server shuts down. `{"type":"cancel"}` cancels the sweep. A plain GET answers 426.',
         params: SweepParams,
         querystring: StreamQuery,
         response: {
@@ -210,6 +210,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
           log: request.log,
           maxBuffer: opts.wsMaxBufferBytes,
           pingMs: opts.wsPingMs,
+          stallMs: opts.wsStallMs,
         });
       },
     });
@@ -256,16 +257,26 @@ interface SocketContext {
   log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
   maxBuffer: number;
   pingMs: number;
+  stallMs: number;
 }
 
+/**
+ * Same policy as the job stream: when the send buffer passes WS_MAX_BUFFER_BYTES we stop taking
+ * events (the sweep store keeps them) and resume from the next seq once it has flushed; a reader
+ * that does not drain within WS_STALL_MS is closed with 1013 and reconnects with `from`.
+ */
 function serveSocket(socket: WebSocket, sweeps: SweepService, ctx: SocketContext): void {
   let sub: SweepSubscription | null = null;
   let finished = false;
+  let paused = false;
+  let stall: NodeJS.Timeout | undefined;
   let nextSeq = ctx.from;
+  let sawDone = false;
   metrics.wsClients.inc();
   const finish = (code: number, reason: string) => {
     if (finished) return;
     finished = true;
+    clearTimeout(stall);
     sub?.close();
     socket.close(code, reason);
   };
@@ -293,37 +304,71 @@ function serveSocket(socket: WebSocket, sweeps: SweepService, ctx: SocketContext
   ping.unref();
   socket.on('close', () => {
     clearInterval(ping);
+    clearTimeout(stall);
     metrics.wsClients.dec();
     finished = true;
     sub?.close();
   });
   socket.on('error', (err) => ctx.log.warn({ err }, 'websocket error'));
 
-  sweeps
-    .subscribe(ctx.id, ctx.owner, {
-      from: ctx.from,
-      onEvent(event) {
-        if (finished || event.seq < nextSeq) return;
-        nextSeq = event.seq + 1;
-        socket.send(JSON.stringify(event));
-        if (socket.bufferedAmount > ctx.maxBuffer)
-          finish(WS_CLOSE.tryAgainLater, `slow consumer: reconnect with from=${nextSeq}`);
-      },
-      onEnd() {
-        finish(WS_CLOSE.done, 'done');
-      },
-    })
-    .then(
-      (s) => {
-        sub = s;
-        if (s === null) finish(WS_CLOSE.gone, 'no such sweep');
-        else if (finished) s.close();
-      },
-      (err: unknown) => {
-        ctx.log.warn({ err }, 'sweep subscribe failed');
-        finish(1011, 'internal error');
-      },
-    );
+  const subscribe = () => {
+    let mine: SweepSubscription | null = null;
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      mine?.close();
+    };
+    sweeps
+      .subscribe(ctx.id, ctx.owner, {
+        from: nextSeq,
+        onEvent(event) {
+          if (finished || stopped || event.seq < nextSeq) return;
+          nextSeq = event.seq + 1;
+          const last = event.type === 'done';
+          if (last) sawDone = true;
+          socket.send(JSON.stringify(event), () => {
+            if (!paused || finished || last || socket.bufferedAmount > ctx.maxBuffer / 2) return;
+            paused = false;
+            clearTimeout(stall);
+            subscribe();
+          });
+          if (!last && socket.bufferedAmount > ctx.maxBuffer) {
+            paused = true;
+            stop();
+            stall = setTimeout(
+              () => finish(WS_CLOSE.tryAgainLater, `slow consumer: reconnect with from=${nextSeq}`),
+              ctx.stallMs,
+            );
+          }
+        },
+        onEnd() {
+          if (stopped) return;
+          // Without `done`: `from` was past the end, or the server is closing (come back with from).
+          if (sawDone) finish(WS_CLOSE.done, 'done');
+          else
+            sweeps.get(ctx.id, ctx.owner).then(
+              (view) =>
+                view && view.sweep.status !== 'running'
+                  ? finish(WS_CLOSE.done, 'done')
+                  : finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`),
+              () => finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`),
+            );
+        },
+      })
+      .then(
+        (s) => {
+          mine = s;
+          if (s === null) finish(WS_CLOSE.gone, 'no such sweep');
+          else if (stopped || finished) s.close();
+          else sub = s;
+        },
+        (err: unknown) => {
+          ctx.log.warn({ err }, 'sweep subscribe failed');
+          finish(1011, 'internal error');
+        },
+      );
+  };
+  subscribe();
 }
 
 type Open = (
