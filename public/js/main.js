@@ -578,7 +578,7 @@ async function loadPresets() {
   let loadError = null;
   try {
     const body = await api('/v1/presets');
-    state.presets = Array.isArray(body) ? body : (body.items ?? body.presets ?? []);
+    state.presets = body.presets;
   } catch (err) {
     state.presets = [];
     loadError = err;

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { Outcome } from './events.js';
 import { JobSpec, type JobSpecInput } from './spec.js';
+import { SweepPreset } from './sweep.js';
 
 export const Phenomenon = z
   .enum(['exploding', 'vanishing', 'nonfinite', 'diverged'])
@@ -44,6 +45,14 @@ export const Preset = z
   .meta({ id: 'Preset' });
 
 export const PresetList = z.array(Preset).meta({ id: 'PresetList' });
+
+/** GET /v1/presets: the job scenarios and, beside them, the classic sweeps (ready POST /v1/sweeps bodies). */
+export const PresetCatalog = z
+  .object({
+    presets: PresetList,
+    sweeps: z.array(SweepPreset).describe('The classic results as sweeps; also at GET /v1/sweeps/presets.'),
+  })
+  .meta({ id: 'PresetCatalog' });
 
 export interface MitigatedPreset {
   id: string;

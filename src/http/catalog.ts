@@ -5,14 +5,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AnalysisRequest, AnalysisResult } from '../contract/analysis.js';
-import { PresetList, presets } from '../contract/presets.js';
+import { PresetCatalog, presets } from '../contract/presets.js';
+import { sweepPresets } from '../contract/sweep-presets.js';
 import { checkAnalysis, checkAnalysisBudget } from '../engine/analysis/index.js';
 import { errors } from '../errors.js';
 import { createAnalysisPool } from './analysis-pool.js';
 import { problems, type V1Options } from './shared.js';
 
 // The catalogue is constant: serialize it once.
-const presetsJson = JSON.stringify(presets);
+const presetsJson = JSON.stringify({ presets, sweeps: sweepPresets });
 
 export const catalogRoutes: FastifyPluginAsync<V1Options> = async (base) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
@@ -56,7 +57,7 @@ export const catalogRoutes: FastifyPluginAsync<V1Options> = async (base) => {
         summary: 'The textbook scenarios, each a ready job spec with its mitigated variants',
         description:
           'Submit a preset’s `spec` (or a variant’s) as is to POST /v1/jobs. Each preset names the phenomenon it shows and the outcome its run summary reports.',
-        response: { 200: PresetList, ...problems(401, 429) },
+        response: { 200: PresetCatalog, ...problems(401, 429) },
       },
     },
     async (_request, reply) =>

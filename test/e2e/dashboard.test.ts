@@ -142,7 +142,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('no TCP address');
     base = `http://127.0.0.1:${address.port}`;
-    presets = await apiJson<PresetLite[]>('/v1/presets');
+    presets = (await apiJson<{ presets: PresetLite[] }>('/v1/presets')).presets;
     userDir = mkdtempSync(path.join(os.tmpdir(), 'gl-chromium-'));
     context = await chromium.launchPersistentContext(userDir, {
       executablePath: CHROMIUM,

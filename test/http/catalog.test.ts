@@ -101,7 +101,15 @@ describe('GET /v1/presets', () => {
   it('lists presets whose specs the API accepts and whose runs show the promised outcome', async () => {
     const r = await app.inject({ method: 'GET', url: '/v1/presets' });
     expect(r.statusCode).toBe(200);
-    const list: { id: string; expectedOutcome: string; spec: object; mitigated: { spec: object }[] }[] = r.json();
+    const catalog: {
+      presets: { id: string; expectedOutcome: string; spec: object; mitigated: { spec: object }[] }[];
+      sweeps: { id: string; request: object }[];
+    } = r.json();
+    const list = catalog.presets;
+    // The classic sweeps are listed beside the jobs, each a body POST /v1/sweeps accepts as is.
+    expect(catalog.sweeps.map((p) => p.id)).toEqual(
+      expect.arrayContaining(['sweep-he-2015', 'sweep-schoenholz-2017', 'sweep-pascanu-2013', 'sweep-textbook']),
+    );
     expect(list.map((p) => p.id)).toEqual(expect.arrayContaining(['textbook-exploding', 'textbook-vanishing']));
     const runs = await Promise.all(
       list.map(async (preset) => {
