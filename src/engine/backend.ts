@@ -10,6 +10,11 @@ export interface Backend {
   kernels: Kernels;
   /** A zeroed buffer of at least `bytes` bytes that the kernels can address. */
   createBuffer(bytes: number): ArrayBuffer;
+  /**
+   * Optional: the caller holds no view of `buffer` (from `createBuffer`) any more, and the backend
+   * may hand it out again.
+   */
+  releaseBuffer?(buffer: ArrayBuffer): void;
 }
 
 /** The TypeScript kernels over ordinary ArrayBuffers. */

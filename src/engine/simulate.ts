@@ -204,6 +204,9 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     }
   }
 
+  // The model's tensors are dead from here on (series and summary live elsewhere).
+  backend.releaseBuffer?.(params.buffer as ArrayBuffer);
+
   const net = spec.network;
   const identityLinear = net.kind === 'linear' && net.init.scheme === 'scaled-identity';
   const gain = identityLinear && 'gain' in net.init ? net.init.gain : 0;

@@ -47,3 +47,30 @@ describe('WebAssembly backend in simulate', () => {
     expect(Number.isFinite(wasm.loss[0])).toBe(true);
   });
 });
+
+describe('WebAssembly memory reuse', () => {
+  it('a released memory comes back zeroed, and a run on it records the bits of a run on a fresh one', () => {
+    const backend = createWasmBackend();
+    const first = backend.createBuffer(4096);
+    new Float64Array(first).fill(7);
+    backend.releaseBuffer?.(first);
+    const again = backend.createBuffer(4096);
+    // Same size class, so the pool hands back the same memory, cleared over the tensors' bytes.
+    expect(again).toBe(first);
+    expect(new Float64Array(again, 0, 512).every((x) => Object.is(x, 0))).toBe(true);
+    backend.releaseBuffer?.(again);
+
+    // A W2 run leaves its memory (with gemmNT's scratch panels) in the pool; W2 again on it and
+    // W2 with the TypeScript kernels must agree to the bit.
+    const spec = workloadSpec('W2', 3);
+    const fresh = simulate(spec, {}, { backend: tsBackend }).series;
+    const r1 = simulate(spec, {}, { backend }).series;
+    simulate(workloadSpec('W1', 3), {}, { backend });
+    const r2 = simulate(spec, {}, { backend }).series;
+    for (const s of [r1, r2]) {
+      const a = columns(fresh);
+      const b = columns(s);
+      for (let i = 0; i < a.length; i++) expect(Buffer.from(b[i].buffer).equals(Buffer.from(a[i].buffer))).toBe(true);
+    }
+  });
+});

@@ -104,12 +104,32 @@ function makeKernels(minWork: number): WasmKernels {
 }
 
 /**
- * A fresh WebAssembly.Memory (sized once, never grown, so views into it stay valid) with its own
- * kernel instance; the scratch area sits after the tensors, 64-byte aligned.
+ * Released memories kept for reuse: making a WebAssembly.Memory and instantiating the kernels
+ * costs ~0.5 ms, more than a whole small job's training. Bounded in count and size, so a thread
+ * that ran one large job does not keep its memory alive for ever.
+ */
+const pool: ArrayBuffer[] = [];
+const POOL_MAX = 4;
+const POOL_MAX_BYTES = 64 << 20;
+
+/**
+ * A WebAssembly.Memory (sized once, never grown, so views into it stay valid) with its own kernel
+ * instance, reused from the pool when one of the same size was released; the scratch area sits
+ * after the tensors, 64-byte aligned.
  */
 function createBuffer(bytes: number): ArrayBuffer {
   const scratch = Math.ceil(bytes / 64) * 64;
   const pages = Math.ceil((scratch + SCRATCH_BYTES) / PAGE);
+  for (let i = pool.length - 1; i >= 0; i--) {
+    const buffer = pool[i];
+    const inst = instances.get(buffer);
+    if (buffer.byteLength !== pages * PAGE || inst === undefined) continue;
+    pool.splice(i, 1);
+    // Zeroed like a fresh memory; the scratch area needs no clearing (gemmNT writes before it reads).
+    new Uint8Array(buffer, 0, scratch).fill(0);
+    inst.scratch = scratch;
+    return buffer;
+  }
   let memory: WebAssembly.Memory;
   try {
     if (pages > MAX_PAGES) throw new RangeError('beyond 32-bit WebAssembly memory');
@@ -130,9 +150,19 @@ function createBuffer(bytes: number): ArrayBuffer {
   return memory.buffer;
 }
 
+function releaseBuffer(buffer: ArrayBuffer): void {
+  if (!instances.has(buffer) || buffer.byteLength > POOL_MAX_BYTES || pool.includes(buffer)) return;
+  if (pool.length >= POOL_MAX) pool.shift();
+  pool.push(buffer);
+}
+
 // One kernels object for every default backend: the engine's call sites then always see the same
 // functions, which keeps V8's inline caches monomorphic from run to run.
-const sharedBackend: Backend & { kernels: WasmKernels } = { kernels: makeKernels(WASM_MIN_WORK), createBuffer };
+const sharedBackend: Backend & { kernels: WasmKernels } = {
+  kernels: makeKernels(WASM_MIN_WORK),
+  createBuffer,
+  releaseBuffer,
+};
 
 /** Options for `createWasmBackend`; the defaults are what `simulate` should use. */
 export interface WasmBackendOptions {
@@ -147,5 +177,5 @@ export interface WasmBackendOptions {
  */
 export function createWasmBackend(options: WasmBackendOptions = {}): Backend & { kernels: WasmKernels } {
   if (options.minWork === undefined || options.minWork === WASM_MIN_WORK) return sharedBackend;
-  return { kernels: makeKernels(options.minWork), createBuffer };
+  return { kernels: makeKernels(options.minWork), createBuffer, releaseBuffer };
 }
