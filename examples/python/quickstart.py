@@ -3,8 +3,10 @@
 
 Submits the textbook exploding-gradient preset (a deep linear net, W = 1.5·I, L = 10), follows its
 events as NDJSON printing one line per step, then reads the result as CSV and prints a short table.
+Then runs the textbook sweep (gain × depth, without and with clip-norm), prints each cell as it
+ends, and prints the grid of outcomes from the sweep's CSV: the explosion boundary at gain = 1.
 
-    python3 examples/python/quickstart.py [BASE_URL]
+    python3 examples/python/quickstart.py [BASE_URL] [--no-sweep]
 
 BASE_URL defaults to $GRADIENT_LAB_URL, then http://localhost:8080. When the server has API keys,
 set GRADIENT_LAB_API_KEY. Exits non-zero on any failure.
@@ -102,10 +104,12 @@ def cell(text):
 
 
 def main():
-    base = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("GRADIENT_LAB_URL", "http://localhost:8080")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    base = args[0] if args else os.environ.get("GRADIENT_LAB_URL", "http://localhost:8080")
     client = Client(base, os.environ.get("GRADIENT_LAB_API_KEY"))
 
-    presets = as_list(client.json("GET", "/v1/presets"), "items", "presets")
+    catalog = client.json("GET", "/v1/presets")
+    presets = as_list(catalog, "items", "presets")
     preset = pick_explode_preset(presets)
     print(f"preset: {preset['id']} - {preset.get('title', '')}")
 
@@ -158,6 +162,68 @@ def main():
     for row in table:
         print("  ".join(f"{cell(row[c]):>14}" for c in show))
     print(f"\n{len(rows)} rows x {len(columns)} columns from /v1/jobs/{job_id}/result?format=csv")
+
+    if "--no-sweep" not in sys.argv:
+        sweep(client, catalog)
+
+
+OUTCOME_MARK = {
+    "exploding": "EXP",
+    "vanishing": "van",
+    "nonfinite": "NaN",
+    "diverged": "DIV",
+    "converged": "ok",
+    "stable": "-",
+}
+
+
+def sweep(client, catalog):
+    """The textbook sweep: one job per (gain, depth, mitigation) cell, all with the same seed."""
+    sweeps = catalog.get("sweeps", []) if isinstance(catalog, dict) else []
+    preset = next((p for p in sweeps if p.get("id") == "sweep-textbook"), None)
+    if preset is None:
+        fail("the server lists no sweep-textbook preset")
+    created = client.json("POST", "/v1/sweeps", preset["request"])
+    sweep_id = created["id"]
+    print(f"\nsweep {sweep_id}: {preset['title']}")
+
+    cells = 0
+    with client.open("GET", f"/v1/sweeps/{sweep_id}/events?from=0", accept="application/x-ndjson") as stream:
+        for raw in stream:
+            line = raw.decode().strip()
+            if not line:
+                continue
+            event = json.loads(line)
+            if event["type"] == "cell":
+                cells += 1
+                c = event["cell"]
+                print(f"cell {c['index']:>3}  {c.get('coords')}  {c.get('outcome')}  backward gain {fmt(c.get('backwardGain'))}")
+            elif event["type"] == "done":
+                print(f"sweep {event['status']}: {cells} cells")
+                break
+
+    with client.open("GET", f"/v1/sweeps/{sweep_id}?format=csv", accept="text/csv") as response:
+        reader = csv.DictReader(io.StringIO(response.read().decode()))
+        rows = list(reader)
+    axes = reader.fieldnames[: reader.fieldnames.index("index")]  # the axis columns come first
+    if len(rows) != cells:
+        fail(f"the sweep CSV has {len(rows)} rows but the stream had {cells} cell events")
+    gain, depth = "network.init.gain", "network.depth"
+    if gain not in axes or depth not in axes:
+        fail(f"unexpected sweep axes: {axes}")
+    others = [a for a in axes if a not in (gain, depth)]
+    gains = sorted({float(r[gain]) for r in rows})
+    depths = sorted({int(float(r[depth])) for r in rows})
+    groups = sorted({tuple(r[a] for a in others) for r in rows})
+    for group in groups:
+        label = ", ".join(f"{a} = {v}" for a, v in zip(others, group)) or "all cells"
+        print(f"\noutcome by depth (rows) and gain (columns), {label}")
+        print("depth " + "".join(f"{g:>7g}" for g in gains))
+        by = {(int(float(r[depth])), float(r[gain])): r for r in rows if tuple(r[a] for a in others) == group}
+        for d in depths:
+            marks = [OUTCOME_MARK.get(by[(d, g)]["outcome"], "?") if (d, g) in by else "" for g in gains]
+            print(f"{d:>5} " + "".join(f"{m:>7}" for m in marks))
+    print(f"\n{len(rows)} cells from /v1/sweeps/{sweep_id}?format=csv")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ describe.skipIf(!python)('examples/python/quickstart.py', () => {
     await server?.exited;
   });
 
-  it('submits the explode preset, prints one line per streamed step and the CSV table, exits 0', () => {
+  it('submits the explode preset and the textbook sweep, prints the streamed steps, cells and CSV tables, exits 0', () => {
     const script = join(ROOT, 'examples/python/quickstart.py');
     expect(existsSync(script)).toBe(true);
     const run = spawnSync(python!, [script, server.url], {
@@ -41,6 +41,14 @@ describe.skipIf(!python)('examples/python/quickstart.py', () => {
     expect(stepLines.length).toBeGreaterThan(0);
     expect(Number(total![1])).toBe(stepLines.length);
     expect(run.stdout).toMatch(/^done: outcome \w+/m);
+    // The sweep part: every cell streamed, then the grid from the CSV, one table per mitigation.
+    const cellLines = run.stdout.split('\n').filter((l) => /^cell\s+\d+\s/.test(l));
+    const swept = /^sweep succeeded: (\d+) cells$/m.exec(run.stdout);
+    const fromCsv = /^(\d+) cells from \/v1\/sweeps\//m.exec(run.stdout);
+    expect(swept).not.toBeNull();
+    expect(cellLines.length).toBe(Number(swept![1]));
+    expect(Number(fromCsv![1])).toBe(cellLines.length);
+    expect(run.stdout.match(/^outcome by depth \(rows\) and gain \(columns\)/gm)).toHaveLength(2);
   });
 
   it("exits 1 with the server's problem+json when the key is missing", () => {
