@@ -67,17 +67,17 @@ export async function api(path, { method = 'GET', body, as = 'json' } = {}) {
   return type.includes('json') ? res.json() : res.text();
 }
 
-/** The WebSocket URL of a job's event stream, replaying from `from`. */
-export function streamUrl(jobId, from) {
+/** The WebSocket URL of a job's (or, with resource 'sweeps', a sweep's) event stream, replaying from `from`. */
+export function streamUrl(jobId, from, resource = 'jobs') {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const params = new URLSearchParams({ from: String(from) });
   // Browsers cannot set headers on a WebSocket; the token travels in the query instead.
   const key = getApiKey();
   if (key) params.set('access_token', key);
-  return `${proto}//${location.host}/v1/jobs/${encodeURIComponent(jobId)}/stream?${params}`;
+  return `${proto}//${location.host}/v1/${resource}/${encodeURIComponent(jobId)}/stream?${params}`;
 }
 
-/** The NDJSON event stream of a job (same events as the WebSocket), for fetch with headers. */
-export function eventsUrl(jobId, from) {
-  return `/v1/jobs/${encodeURIComponent(jobId)}/events?from=${from}`;
+/** The NDJSON event stream of a job or sweep (same events as the WebSocket), for fetch with headers. */
+export function eventsUrl(jobId, from, resource = 'jobs') {
+  return `/v1/${resource}/${encodeURIComponent(jobId)}/events?from=${from}`;
 }

@@ -6,6 +6,7 @@ import { SpecForm } from './form.js';
 import { fmt } from './num.js';
 import { predictedBackwardProfile, Run } from './run.js';
 import { openStream } from './stream.js';
+import { SweepView } from './sweeps.js';
 
 // The per-layer line chart shows at most this many layers (evenly spaced, first and last kept);
 // the heat map shows them all.
@@ -629,9 +630,13 @@ function selectTab(name) {
     if (name === 'compare') renderCompare();
   });
   if (name === 'jobs') refreshJobs();
+  if (name === 'sweeps') requestAnimationFrame(() => sweeps.shown());
+  else sweeps.hidden();
 }
 
 const form = new SpecForm($('#spec-form'));
+// A cell of a sweep opens in the Run view through the same code as the job list's Open.
+const sweeps = new SweepView({ openJob: (id) => openJob(id) });
 
 $('#api-key').value = getApiKey();
 function applyApiKey() {
@@ -708,6 +713,13 @@ Object.defineProperty(window, '__gl', {
     get presets() {
       return state.presets.map((p) => p.id);
     },
+    /** The sweep on the Sweeps tab: status, cells drawn, theory lines, each cell's job and position. */
+    get sweep() {
+      return sweeps.view();
+    },
+    flushSweep() {
+      sweeps.flush();
+    },
     flushCharts,
     /** Closes the current run's socket as a network drop would; the stream reconnects with from. */
     dropStream() {
@@ -717,3 +729,4 @@ Object.defineProperty(window, '__gl', {
 });
 
 loadPresets().then(() => refreshJobs());
+sweeps.loadPresets();

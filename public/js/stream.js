@@ -16,9 +16,9 @@ let wsRefusedWithKey = false;
  * Opens the stream of `jobId` from seq `from`. `onEvent(event)` gets every event once, in seq
  * order; `onState(state, detail)` gets 'connecting' | 'open' | 'reconnecting' | 'closed' | 'failed'.
  * Returns a handle with `close()`, `drop()` (closes the socket as a network failure would, so the
- * reconnect path runs) and `stats`.
+ * reconnect path runs) and `stats`. `resource: 'sweeps'` follows a sweep's cell events instead.
  */
-export function openStream(jobId, { from = 0, onEvent, onState = () => {} }) {
+export function openStream(jobId, { from = 0, onEvent, onState = () => {}, resource = 'jobs' }) {
   let lastSeq = from - 1;
   let ws = null;
   let stopped = false;
@@ -57,7 +57,7 @@ export function openStream(jobId, { from = 0, onEvent, onState = () => {} }) {
       return;
     }
     if (code === 4404) {
-      onState('failed', 'the job no longer exists');
+      onState('failed', `the ${resource === 'sweeps' ? 'sweep' : 'job'} no longer exists`);
       return;
     }
     if (!delivered) fruitless += 1;
@@ -78,7 +78,10 @@ export function openStream(jobId, { from = 0, onEvent, onState = () => {} }) {
     let delivered = false;
     let code = 1006;
     try {
-      const res = await fetch(eventsUrl(jobId, lastSeq + 1), { headers: authHeaders(), signal: controller.signal });
+      const res = await fetch(eventsUrl(jobId, lastSeq + 1, resource), {
+        headers: authHeaders(),
+        signal: controller.signal,
+      });
       if (res.status === 404) code = 4404;
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       onState('open');
@@ -127,7 +130,7 @@ export function openStream(jobId, { from = 0, onEvent, onState = () => {} }) {
       return;
     }
     stats.transport = 'websocket';
-    const socket = new WebSocket(streamUrl(jobId, lastSeq + 1));
+    const socket = new WebSocket(streamUrl(jobId, lastSeq + 1, resource));
     let opened = false;
     ws = socket;
     let delivered = false;
