@@ -44,7 +44,7 @@ export interface Model {
   /** NaN after a forward pass in which some activation was non-finite, else 0. */
   activationProbe: number;
   /** ‖∂L/∂z_1‖/‖∂L/∂z_L‖ (layered) or ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (rnn) of the last backward pass. */
-  backwardGain: number;
+  readonly backwardGain: number;
   /** Copies samples `idx[0..B)` of a data set (sample-major [n][T][d] and [n][o]) into xb, yb. */
   loadBatch(x: Float64Array, y: Float64Array, idx: Int32Array): void;
   /** Forward pass on the loaded batch; returns the MSE loss. */
@@ -171,7 +171,6 @@ class LayeredModel implements Model {
   readonly yb: Float64Array;
   readonly hiddenGradNorms = null;
   activationProbe = 0;
-  backwardGain = Number.NaN;
 
   private readonly k: Kernels;
   private readonly dims: number[];
@@ -180,6 +179,14 @@ class LayeredModel implements Model {
   private readonly f32: boolean;
   private readonly bn: boolean;
   private readonly bias: boolean;
+  /**
+   * Whether each layer's pre-activations need their own probe. Without an activation or
+   * batch-norm, a non-finite z_l makes its whole row of z_(l+1) = W·z_l (+ b) non-finite
+   * (∞·w is ±∞ or NaN, and a sum with a non-finite term stays non-finite), so it always reaches
+   * the output: probing z_L alone detects it, and `locateActivation` still finds the first layer.
+   * tanh, sigmoid and relu can map ±∞ to a finite value, and batch-norm mixes rows.
+   */
+  private readonly probeEvery: boolean;
   // Per layer l = 1..L (index 0 unused except act[0] = xb).
   private readonly w: Float64Array[] = [];
   private readonly gw: Float64Array[] = [];
@@ -203,6 +210,7 @@ class LayeredModel implements Model {
     this.f32 = f32;
     this.bn = shape.batchNorm;
     this.bias = shape.bias;
+    this.probeEvery = this.act !== 'identity' || this.bn;
     const { dims, depth } = this;
     const B = batch;
 
@@ -298,7 +306,7 @@ class LayeredModel implements Model {
         addBias(z, B, dims[l], params, this.bOff[l]);
         if (f32) roundF32(z, 0, n);
       }
-      probe += nonFiniteProbe(z, 0, n);
+      if (this.probeEvery || l === depth) probe += nonFiniteProbe(z, 0, n);
       if (l === depth) break;
       let src = z;
       if (this.bn) {
@@ -401,7 +409,13 @@ class LayeredModel implements Model {
       if (f32) roundF32(prev, 0, n);
       if (this.bn) this.batchNormBackward(l - 1);
     }
-    this.backwardGain = rootOf(sumSq(this.dz[1], 0, B * dims[1], f32), f32) / rootOf(sumSq(last, 0, nOut, f32), f32);
+  }
+
+  // Read once per run (step 1), so measured on demand from the buffers backward left, not every step.
+  get backwardGain(): number {
+    const { dims, depth, batch: B, f32 } = this;
+    const first = rootOf(sumSq(this.dz[1], 0, B * dims[1], f32), f32);
+    return first / rootOf(sumSq(this.dz[depth], 0, B * dims[depth], f32), f32);
   }
 
   preActivations(): Float64Array[] {

@@ -139,3 +139,24 @@ describe('divergence to non-finite values in float64', () => {
     expect(out.summary.outcome).toBe('nonfinite');
   });
 });
+
+describe('provenance in identity networks, which probe only their output', () => {
+  it('an overflow at W2 is reported at W2 even when W3 = 0 turns it into NaN (∞·0)', () => {
+    // float64: 1e200·1e200 = ∞ > 1.8e308 at W2; W3·∞ = 0·∞ = NaN at the output.
+    const { out, reports } = run({
+      network: {
+        kind: 'linear',
+        depth: 3,
+        inputDim: 1,
+        outputDim: 1,
+        width: 1,
+        init: { scheme: 'explicit', weights: [[[1e200]], [[1e200]], [[0]]] },
+      },
+      data: { kind: 'explicit', inputs: [[1]], targets: [[0]] },
+      training: { steps: 3 },
+    });
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ step: 1, tensor: 'activation', layer: 'W2', value: 'Infinity' });
+    expect(out.summary).toMatchObject({ outcome: 'nonfinite', firstNonFiniteStep: 1 });
+  });
+});
