@@ -48,7 +48,7 @@ describe('loadConfig', () => {
   });
 
   it('treats empty values as unset', () => {
-    const c = loadConfig({ PORT: '', JOB_TTL: ' ', API_KEYS: '', WORKERS: '' });
+    const c = loadConfig({ PORT: '', JOB_TTL: ' ', API_KEYS: '', WORKERS: '', REDIS_URL: '' });
     expect(c.port).toBe(8080);
     expect(c.jobTtlMs).toBeNull();
     expect(c.apiKeys).toEqual([]);
@@ -65,6 +65,7 @@ describe('loadConfig', () => {
     ['BODY_LIMIT', 'NaN'],
     ['SHUTDOWN_GRACE_S', 'soon'],
     ['JOB_TTL', '0'],
+    ['REDIS_URL', 'redis://127.0.0.1:6379'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     try {
