@@ -11,8 +11,8 @@ torch.nn.utils.clip_grad_norm_ does), and per step the loss, the pre-clip global
 per-layer weight-gradient norm recorded as Python floats. Weights N(0, (gain/sqrt(fanIn))^2)
 (W1: 1.5*I), biases 0, MSE loss. One JSON line per workload and implementation on stdout.
 
-`--crosscheck FILE` instead writes the first steps of small explicit cases, computed by PyTorch
-autograd, as the fixture the engine is compared with (test/fixtures/torch-reference.json).
+The engine's step-by-step agreement with PyTorch is checked by test/engine/torch.test.ts against
+fixtures made by test/engine/fixtures/torch_reference.py.
 """
 
 import argparse
@@ -304,174 +304,12 @@ def versions():
     return info
 
 
-# ---------------------------------------------------------------- cross-check fixture
-
-def crosscheck_cases():
-    """Small explicit jobs (specs in the engine's JobSpec format) with fixed, irregular numbers."""
-    rng = np.random.default_rng(20240527)
-
-    def mat(r, c, scale=0.6):
-        return np.round(rng.standard_normal((r, c)) * scale, 6).tolist()
-
-    def vec(n, scale=0.2):
-        return np.round(rng.standard_normal(n) * scale, 6).tolist()
-
-    def mlp_init(dims, bias):
-        init = {"scheme": "explicit", "weights": [mat(dims[i + 1], dims[i]) for i in range(len(dims) - 1)]}
-        if bias:
-            init["biases"] = [vec(d) for d in dims[1:]]
-        return init
-
-    def data(n, din, dout, T=None):
-        xs = mat(n, din, 1.0) if T is None else [mat(T, din, 1.0) for _ in range(n)]
-        return {"kind": "explicit", "inputs": xs, "targets": mat(n, dout, 1.0)}
-
-    rec = {"every": 1, "layers": True, "hiddenGradNorms": False}
-    cases = []
-    cases.append({"name": "linear-textbook-clip", "spec": {
-        "seed": 0,
-        "network": {"kind": "linear", "depth": 10, "width": 2, "bias": False,
-                    "init": {"scheme": "scaled-identity", "gain": 1.5}},
-        "data": data(4, 2, 2),
-        "training": {"steps": 6, "batchSize": 4, "learningRate": 0.01, "optimizer": "sgd"},
-        "mitigations": [{"kind": "clip-norm", "maxNorm": 1.0}], "record": rec}})
-    cases.append({"name": "mlp-tanh-bias-clip-sgd", "spec": {
-        "seed": 0,
-        "network": {"kind": "mlp", "depth": 3, "width": 4, "inputDim": 3, "outputDim": 2,
-                    "activation": "tanh", "bias": True, "init": mlp_init([3, 4, 4, 2], True)},
-        "data": data(5, 3, 2),
-        "training": {"steps": 6, "batchSize": 5, "learningRate": 0.1, "optimizer": "sgd"},
-        "mitigations": [{"kind": "clip-norm", "maxNorm": 0.5}], "record": rec}})
-    cases.append({"name": "mlp-relu-momentum-clipvalue", "spec": {
-        "seed": 0,
-        "network": {"kind": "mlp", "depth": 3, "width": 5, "inputDim": 2, "outputDim": 1,
-                    "activation": "relu", "bias": True, "init": mlp_init([2, 5, 5, 1], True)},
-        "data": data(6, 2, 1),
-        "training": {"steps": 6, "batchSize": 6, "learningRate": 0.05, "optimizer": "momentum"},
-        "mitigations": [{"kind": "clip-value", "maxValue": 0.1}], "record": rec}})
-    cases.append({"name": "mlp-sigmoid-adam", "spec": {
-        "seed": 0,
-        "network": {"kind": "mlp", "depth": 2, "width": 3, "inputDim": 2, "outputDim": 2,
-                    "activation": "sigmoid", "bias": True, "init": mlp_init([2, 3, 2], True)},
-        "data": data(4, 2, 2),
-        "training": {"steps": 6, "batchSize": 4, "learningRate": 0.01, "optimizer": "adam"},
-        "mitigations": [], "record": rec}})
-    cases.append({"name": "mlp-tanh-batchnorm-sgd", "spec": {
-        "seed": 0,
-        "network": {"kind": "mlp", "depth": 3, "width": 4, "inputDim": 3, "outputDim": 1,
-                    "activation": "tanh", "bias": True, "init": mlp_init([3, 4, 4, 1], True)},
-        "data": data(6, 3, 1),
-        "training": {"steps": 6, "batchSize": 6, "learningRate": 0.1, "optimizer": "sgd"},
-        "mitigations": [{"kind": "batch-norm"}], "record": rec}})
-    cases.append({"name": "rnn-tanh-clip-sgd", "spec": {
-        "seed": 0,
-        "network": {"kind": "rnn", "hidden": 4, "seqLength": 6, "inputDim": 2, "outputDim": 1,
-                    "activation": "tanh", "bias": True,
-                    "init": {"scheme": "explicit", "inputWeights": mat(4, 2), "recurrentWeights": mat(4, 4),
-                             "hiddenBias": vec(4), "outputWeights": mat(1, 4), "outputBias": vec(1)}},
-        "data": data(3, 2, 1, T=6),
-        "training": {"steps": 6, "batchSize": 3, "learningRate": 0.1, "optimizer": "sgd"},
-        "mitigations": [{"kind": "clip-norm", "maxNorm": 1.0}], "record": rec}})
-    return cases
-
-
-def run_case_torch(torch, spec):
-    """PyTorch autograd on the spec, following DESIGN.md's numerical contract."""
-    f64 = torch.float64
-    F = torch.nn.functional
-    net, tr = spec["network"], spec["training"]
-    x = torch.tensor(spec["data"]["inputs"], dtype=f64)
-    y = torch.tensor(spec["data"]["targets"], dtype=f64)
-    acts = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "identity": lambda z: z}
-    init = net["init"]
-    bn = any(m["kind"] == "batch-norm" for m in spec["mitigations"])
-    if net["kind"] == "rnn":
-        t = lambda a: torch.tensor(a, dtype=f64, requires_grad=True)  # noqa: E731
-        Wxh, Whh, Why = t(init["inputWeights"]), t(init["recurrentWeights"]), t(init["outputWeights"])
-        bh, by = t(init["hiddenBias"]), t(init["outputBias"])
-        weights = [Wxh, Whh, Why]
-        params = [Wxh, Whh, bh, Why, by]
-        act = acts[net.get("activation", "tanh")]
-
-        def forward():
-            h = torch.zeros(x.shape[0], Whh.shape[0], dtype=f64)
-            for s in range(x.shape[1]):
-                h = act(x[:, s] @ Wxh.T + h @ Whh.T + bh)
-            return h @ Why.T + by
-    else:
-        if init["scheme"] == "scaled-identity":
-            mats = [np.eye(net["width"]) * init["gain"] for _ in range(net["depth"])]
-        else:
-            mats = init["weights"]
-        weights = [torch.tensor(m, dtype=f64, requires_grad=True) for m in mats]
-        biases = [torch.tensor(b, dtype=f64, requires_grad=True) for b in init.get("biases", [])] \
-            if net.get("bias") else []
-        norms = [torch.nn.BatchNorm1d(len(mats[l]), eps=1e-5).double() for l in range(len(mats) - 1)] if bn else []
-        params = weights + biases + [p for m in norms for p in (m.weight, m.bias)]
-        act = acts[net.get("activation", "identity")] if net["kind"] == "mlp" else acts["identity"]
-
-        def forward():
-            h = x
-            for l, W in enumerate(weights):
-                h = F.linear(h, W, biases[l] if biases else None)
-                if l < len(weights) - 1:
-                    if bn:
-                        h = norms[l](h)
-                    h = act(h)
-            return h
-
-    opt = {
-        "sgd": lambda: torch.optim.SGD(params, lr=tr["learningRate"]),
-        "momentum": lambda: torch.optim.SGD(params, lr=tr["learningRate"], momentum=0.9),
-        "adam": lambda: torch.optim.Adam(params, lr=tr["learningRate"]),
-    }[tr["optimizer"]]()
-    out = {"loss": [], "gradNorm": [], "clippedGradNorm": [], "layerGradNorm": [[] for _ in weights]}
-    for _ in range(tr["steps"]):
-        opt.zero_grad(set_to_none=True)
-        loss = F.mse_loss(forward(), y)
-        loss.backward()
-        out["loss"].append(loss.item())
-        for l, W in enumerate(weights):
-            out["layerGradNorm"][l].append(W.grad.norm().item())
-        # clip_grad_norm_ with an infinite max only measures: the global norm as PyTorch defines it.
-        out["gradNorm"].append(float(torch.nn.utils.clip_grad_norm_(params, float("inf"))))
-        for m in spec["mitigations"]:
-            if m["kind"] == "clip-norm":
-                torch.nn.utils.clip_grad_norm_(params, m["maxNorm"])
-            elif m["kind"] == "clip-value":
-                torch.nn.utils.clip_grad_value_(params, m["maxValue"])
-        out["clippedGradNorm"].append(float(torch.nn.utils.clip_grad_norm_(params, float("inf"))))
-        opt.step()
-    return out
-
-
-def crosscheck(path):
-    import torch
-
-    torch.set_num_threads(1)
-    cases = crosscheck_cases()
-    for case in cases:
-        case["expected"] = run_case_torch(torch, case["spec"])
-    doc = {
-        "source": "bench/python/reference.py --crosscheck (PyTorch autograd, float64)",
-        "versions": versions(),
-        "cases": cases,
-    }
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workloads", default="W1,W2,W3,W4")
     ap.add_argument("--impls", default="numpy,torch")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--crosscheck", metavar="FILE")
     args = ap.parse_args()
-    if args.crosscheck:
-        crosscheck(args.crosscheck)
-        return
     print(json.dumps({"versions": versions(), "env": {k: os.environ.get(k) for k in (
         "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "LD_LIBRARY_PATH")}}), flush=True)
     for name in args.workloads.split(","):

@@ -5,11 +5,13 @@
 // relative in float64 (observed ≤ 2e-15: the two sum in different orders, and a few steps of
 // training amplify those last-bit differences a little). In float32, 5e-6 relative (observed
 // ≤ 7e-7): both round every tensor to float32 (ulp 6e-8), but PyTorch also sums its products in
-// float32 while the engine's kernels sum in float64 and round once.
+// float32 while the engine's kernels sum in float64 and round once. Every case runs on both
+// backends: the TypeScript kernels, and the WebAssembly ones with no small-size fallback.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { JobSpecInput } from '../../src/contract/spec.js';
-import { simulate } from '../../src/engine/index.js';
+import { type Backend, simulate, tsBackend } from '../../src/engine/index.js';
+import { createWasmBackend } from '../../src/engine/wasm/index.js';
 import { parse } from './helpers.js';
 
 interface Reference {
@@ -35,35 +37,40 @@ function close(actual: number, expected: number, what: string) {
   expect(err, `${what}: engine ${actual}, torch ${expected}`).toBeLessThanOrEqual(tol);
 }
 
+const backends: Record<string, Backend> = { ts: tsBackend, wasm: createWasmBackend({ minWork: 0 }) };
+
 describe('agreement with PyTorch', () => {
-  it.each(cases.map((c, i) => [c.name, i] as const))('%s', (_, i) => {
-    const ref = reference.cases[i];
-    expect(ref.name).toBe(cases[i].name);
-    const spec = parse(cases[i].spec);
-    tol = TOL[spec.training.dtype];
-    const { series } = simulate(spec);
-    expect(series.length).toBe(ref.loss.length);
-    for (let s = 0; s < series.length; s++) {
-      const at = `step ${s + 1}`;
-      close(series.loss[s], ref.loss[s], `loss ${at}`);
-      close(series.gradNorm[s], ref.gradNorm[s], `gradNorm ${at}`);
-      close(series.clippedGradNorm[s], ref.clippedGradNorm[s], `clippedGradNorm ${at}`);
-      close(series.lr[s], ref.lr[s], `lr ${at}`);
-      close(series.paramNorm[s], ref.paramNorm[s], `paramNorm ${at}`);
-      for (const [l, g] of ref.layerGradNorm[s].entries()) {
-        close(series.layerGradNorm[l][s], g, `${series.layerNames[l]} ${at}`);
-      }
-      if (cases[i].spec.network.kind === 'rnn') {
-        for (const [t, g] of ref.hiddenGradNorms[s].entries()) {
-          close(series.hiddenGradNorms![s][t], g, `‖∂L/∂h_${t + 1}‖ ${at}`);
+  it.each(cases.flatMap((c, i) => Object.keys(backends).map((backend) => [c.name, backend, i] as const)))(
+    '%s (%s kernels)',
+    (_, backend, i) => {
+      const ref = reference.cases[i];
+      expect(ref.name).toBe(cases[i].name);
+      const spec = parse(cases[i].spec);
+      tol = TOL[spec.training.dtype];
+      const { series } = simulate(spec, {}, { backend: backends[backend] });
+      expect(series.length).toBe(ref.loss.length);
+      for (let s = 0; s < series.length; s++) {
+        const at = `step ${s + 1}`;
+        close(series.loss[s], ref.loss[s], `loss ${at}`);
+        close(series.gradNorm[s], ref.gradNorm[s], `gradNorm ${at}`);
+        close(series.clippedGradNorm[s], ref.clippedGradNorm[s], `clippedGradNorm ${at}`);
+        close(series.lr[s], ref.lr[s], `lr ${at}`);
+        close(series.paramNorm[s], ref.paramNorm[s], `paramNorm ${at}`);
+        for (const [l, g] of ref.layerGradNorm[s].entries()) {
+          close(series.layerGradNorm[l][s], g, `${series.layerNames[l]} ${at}`);
+        }
+        if (cases[i].spec.network.kind === 'rnn') {
+          for (const [t, g] of ref.hiddenGradNorms[s].entries()) {
+            close(series.hiddenGradNorms![s][t], g, `‖∂L/∂h_${t + 1}‖ ${at}`);
+          }
         }
       }
-    }
-    if (spec.training.dtype === 'float32') {
-      // …and float32 really rounds: the same spec in float64 lands measurably elsewhere.
-      const f64 = simulate({ ...spec, training: { ...spec.training, dtype: 'float64' } }).series;
-      const drift = Math.abs(f64.loss[f64.length - 1] / series.loss[series.length - 1] - 1);
-      expect(drift).toBeGreaterThan(1e-9);
-    }
-  });
+      if (spec.training.dtype === 'float32') {
+        // …and float32 really rounds: the same spec in float64 lands measurably elsewhere.
+        const f64 = simulate({ ...spec, training: { ...spec.training, dtype: 'float64' } }).series;
+        const drift = Math.abs(f64.loss[f64.length - 1] / series.loss[series.length - 1] - 1);
+        expect(drift).toBeGreaterThan(1e-9);
+      }
+    },
+  );
 });
