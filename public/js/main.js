@@ -720,6 +720,10 @@ Object.defineProperty(window, '__gl', {
     flushSweep() {
       sweeps.flush();
     },
+    /** Closes the sweep's socket as a network drop would; it reconnects with from = last seq + 1. */
+    dropSweepStream() {
+      sweeps.current?.stream?.drop();
+    },
     flushCharts,
     /** Closes the current run's socket as a network drop would; the stream reconnects with from. */
     dropStream() {

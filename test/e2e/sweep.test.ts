@@ -193,6 +193,22 @@ describe.skipIf(!haveChromium)('sweep view in Chromium', () => {
     expect(['exploding', 'nonfinite', 'diverged']).toContain(at(1.5, 30).outcome);
     expect(['exploding', 'nonfinite', 'diverged']).not.toContain(at(0.5, 30).outcome);
 
+    // Another metric on a log colour scale still draws every cell; with the axes swapped the gain = 1
+    // line is drawn across instead of down.
+    await page.selectOption('#sweep-metric', 'backwardGain');
+    await page.selectOption('#sweep-x', '1');
+    await page.evaluate('window.__gl.flushSweep()');
+    expect(await page.inputValue('#sweep-y')).toBe('0');
+    expect(Number(await page.getAttribute('#sweep-map', 'data-cells'))).toBe(rows * cols);
+    expect(Number(await page.getAttribute('#sweep-map', 'data-theory-lines'))).toBe(1);
+    expect(await page.textContent('#sweep-legend')).toContain('log10');
+    expect(await page.textContent('#sweep-theory')).toContain('horizontal');
+    await page.selectOption('#sweep-x', '0');
+    await page.selectOption('#sweep-metric', 'outcome');
+    await page.evaluate('window.__gl.flushSweep()');
+    const back = (await sweepView())!;
+    expect(back.theoryLines).toBe(1);
+
     // Hovering shows the cell's numbers, clicking opens its run.
     const target = view.cells.find((c) => c.coords?.[0] === 1.5 && c.coords?.[1] === 5)!;
     await page.hover('#sweep-canvas', { position: { x: target.x, y: target.y } });
@@ -211,6 +227,39 @@ describe.skipIf(!haveChromium)('sweep view in Chromium', () => {
     expect(Number(await page.getAttribute('#chart-grad', 'data-points'))).toBe(result.series.steps.length);
     expect(await page.isVisible('#tab-run')).toBe(true);
     expect(consoleErrors).toEqual([]);
+  });
+
+  it('resumes a dropped sweep stream from the next seq: every cell event exactly once', async () => {
+    await page.click('[data-tab="sweeps"]');
+    // Long enough per cell that the sweep is still running when the socket drops.
+    const request = {
+      ...textbook,
+      name: 'e2e drop',
+      base: {
+        ...textbook.base,
+        network: { kind: 'linear', depth: 10, width: 16, init: { scheme: 'scaled-identity', gain: 1 } },
+        data: { kind: 'synthetic', samples: 64, featureScales: Array(16).fill(1) },
+        training: { ...textbook.base.training, steps: 20_000 },
+      },
+      axes: [
+        { path: 'network.init.gain', values: [0.9, 1] },
+        { path: 'network.depth', values: [5, 10] },
+      ],
+    };
+    const id = await submitSweep(request);
+    // Dropped after the first cell and before the last: the rest must come after a reconnect.
+    await waitFor(() => ((globalThis as unknown as G).__gl.sweep?.events ?? 0) >= 1, null);
+    expect((await sweepView())!.stream!.finished).toBe(false);
+    await page.evaluate('window.__gl.dropSweepStream()');
+    await waitFor(() => (globalThis as unknown as G).__gl.sweep?.status === 'succeeded', null);
+    await page.evaluate('window.__gl.flushSweep()');
+    const view = (await sweepView())!;
+    expect(view.stream!.reconnects).toBeGreaterThanOrEqual(1);
+    expect(view.stream).toMatchObject({ duplicates: 0, gaps: 0, finished: true });
+    expect(view.events).toBe(4 + 1);
+    expect(view.cellsDrawn).toBe(4);
+    const server = await apiJson<ServerSweep>(`/v1/sweeps/${id}`);
+    expect(view.cells.map((c) => c.jobId).sort()).toEqual(server.cells.map((c) => c.jobId).sort());
   });
 
   it('cancels a running sweep from the page and lists it as cancelled', async () => {
