@@ -22,7 +22,42 @@ export interface Kernels {
 // element is summed from +0 in increasing p and added to C once, whatever block it falls in: the
 // result depends on nothing but the operands (the WebAssembly kernels keep the same promise).
 
+// B of 2×2 (layers two wide, as in the textbook nets): its four entries stay in registers for all
+// m rows, instead of being reloaded for every block of rows. Each element is still summed from +0
+// in increasing p with one rounding per operation (`0 + x·y` is not `x·y` when x·y is −0), so the
+// bits are those of the blocked loops.
+function gemm2x2(
+  m: number,
+  a: Float64Array,
+  b00: number,
+  b01: number,
+  b10: number,
+  b11: number,
+  c: Float64Array,
+  acc: boolean,
+) {
+  // Row i: c[i][0] = a[i][0]·b00 + a[i][1]·b10, c[i][1] = a[i][0]·b01 + a[i][1]·b11.
+  const end = 2 * m;
+  if (acc) {
+    for (let o = 0; o < end; o += 2) {
+      const x0 = a[o];
+      const x1 = a[o + 1];
+      c[o] += 0 + x0 * b00 + x1 * b10;
+      c[o + 1] += 0 + x0 * b01 + x1 * b11;
+    }
+  } else {
+    for (let o = 0; o < end; o += 2) {
+      const x0 = a[o];
+      const x1 = a[o + 1];
+      c[o] = 0 + x0 * b00 + x1 * b10;
+      c[o + 1] = 0 + x0 * b01 + x1 * b11;
+    }
+  }
+}
+
 function gemmNT(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, acc: boolean) {
+  // B[n×k] row j holds column j of the product's right operand.
+  if (n === 2 && k === 2) return gemm2x2(m, a, b[0], b[2], b[1], b[3], c, acc);
   const m2 = m - (m & 1);
   const n4 = n - (n & 3);
   for (let i = 0; i < m2; i += 2) {
@@ -144,6 +179,7 @@ function gemmNT(m: number, n: number, k: number, a: Float64Array, b: Float64Arra
 // p·m + i (TN). The two are written out separately so V8 sees constant strides.
 
 function gemmNN(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, acc: boolean) {
+  if (n === 2 && k === 2) return gemm2x2(m, a, b[0], b[1], b[2], b[3], c, acc);
   const m2 = m - (m & 1);
   const n4 = n - (n & 3);
   for (let i = 0; i < m2; i += 2) {

@@ -35,6 +35,9 @@ const shapes = [
   [8, 8, 8],
   [7, 9, 13],
   [17, 6, 2],
+  // The 2×2 right-operand path (layers two wide), odd and even m.
+  [5, 2, 2],
+  [32, 2, 2],
 ] as const;
 
 describe('tsKernels', () => {
