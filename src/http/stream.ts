@@ -2,40 +2,25 @@
  * A job's events, live: over a WebSocket (/v1/jobs/:id/stream) and as NDJSON over plain HTTP
  * (/v1/jobs/:id/events). Both replay from `?from=seq`, go live, send `done`, and end.
  *
- * Memory per client is bounded. The job service pushes events (it keeps the history), so a
- * slow reader is never buffered for: a WebSocket whose send buffer passes WS_MAX_BUFFER_BYTES is
- * closed with 1013 (the client reconnects with `from`), and an NDJSON response whose stream buffer
- * is full unsubscribes and resubscribes from the next seq once the reader drains.
+ * Memory per client is bounded: see ./event-stream.ts, which serves sweeps the same way.
  */
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { WebSocket } from 'ws';
-import { z } from 'zod';
 import { JobParams, StreamQuery } from '../contract/api.js';
 import { JobEvent } from '../contract/events.js';
 import { errors } from '../errors.js';
-import type { Owner, Subscription } from '../runtime/types.js';
-import { metrics } from './ops.js';
+import type { JobService, Owner } from '../runtime/types.js';
+import { NdjsonStream, type StreamLimits, type StreamSource, serveSocket } from './event-stream.js';
 import { problems, requireJob, type V1Options } from './shared.js';
 
-/** WebSocket close codes this server uses. */
-export const WS_CLOSE = {
-  done: 1000,
-  /** Server shutting down, or the stream was interrupted before `done`: reconnect with `from`. */
-  goingAway: 1001,
-  /** The client read too slowly; reconnect with `from` = the last seq received + 1. */
-  tryAgainLater: 1013,
-  /** The job disappeared (retention) while connected. */
-  gone: 4404,
-} as const;
+export { WS_CLOSE } from './event-stream.js';
 
-const ClientMessage = z.object({ type: z.literal('cancel') });
 const ENDED: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
 
 export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
   const { service } = opts;
+  const limits: StreamLimits = { maxBuffer: opts.wsMaxBufferBytes, stallMs: opts.wsStallMs, pingMs: opts.wsPingMs };
 
   app.route({
     method: 'GET',
@@ -69,13 +54,13 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =>
       throw new errors.UPGRADE_REQUIRED(request.url.split('?')[0]);
     },
     wsHandler: (socket, request) => {
-      serveSocket(socket, {
-        id: request.params.id,
-        owner: request.owner,
-        from: request.query.from,
-        log: request.log,
-        opts,
-      });
+      serveSocket(
+        socket,
+        jobSource(service, request.params.id, request.owner),
+        request.query.from,
+        limits,
+        request.log,
+      );
     },
   });
 
@@ -101,14 +86,7 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =>
     },
     async (request, reply) => {
       await requireJob(service, request, request.params.id);
-      const owner = request.owner;
-      const id = request.params.id;
-      const stream = new EventStream(
-        request.query.from,
-        opts.wsMaxBufferBytes,
-        opts.wsStallMs,
-        (from, onEvent, onEnd) => service.subscribe(id, owner, { from, onEvent, onEnd }),
-      );
+      const stream = new NdjsonStream(jobSource(service, request.params.id, request.owner), request.query.from, limits);
       stream.on('error', (err) => request.log.warn({ err }, 'event stream failed'));
       return reply
         .type('application/x-ndjson; charset=utf-8')
@@ -119,222 +97,15 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =>
   );
 };
 
-interface SocketContext {
-  id: string;
-  owner: Owner;
-  from: number;
-  log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
-  opts: V1Options;
-}
-
-function serveSocket(socket: WebSocket, ctx: SocketContext): void {
-  const { service, wsMaxBufferBytes, wsPingMs, wsStallMs } = ctx.opts;
-  let sub: Subscription | null = null;
-  let finished = false;
-  let paused = false;
-  let stall: NodeJS.Timeout | undefined;
-  let nextSeq = ctx.from;
-  let sawDone = false;
-  metrics.wsClients.inc();
-
-  const finish = (code: number, reason: string) => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(stall);
-    sub?.close();
-    socket.close(code, reason);
+/** A job's event log as the shared stream code sees it. */
+function jobSource(service: JobService, id: string, owner: Owner): StreamSource<JobEvent> {
+  return {
+    noun: 'job',
+    subscribe: (from, onEvent, onEnd) => service.subscribe(id, owner, { from, onEvent, onEnd }),
+    ended: async () => {
+      const job = await service.get(id, owner);
+      return job !== null && ENDED.has(job.status);
+    },
+    cancel: () => service.cancel(id, owner),
   };
-
-  // Attached before any await: a client may send cancel as its very first message.
-  socket.on('message', (data, isBinary) => {
-    if (isBinary) return;
-    let msg: unknown;
-    try {
-      msg = JSON.parse(data.toString());
-    } catch {
-      return;
-    }
-    if (!ClientMessage.safeParse(msg).success) return;
-    service.cancel(ctx.id, ctx.owner).catch((err: unknown) => {
-      // Cancelling a job that has just ended is not a fault: the stream's `done` says how it ended.
-      ctx.log.debug({ err }, 'cancel over websocket refused');
-    });
-  });
-
-  let alive = true;
-  socket.on('pong', () => {
-    alive = true;
-  });
-  const ping = setInterval(() => {
-    if (!alive) {
-      socket.terminate();
-      return;
-    }
-    alive = false;
-    socket.ping();
-  }, wsPingMs);
-  ping.unref();
-
-  socket.on('close', () => {
-    clearInterval(ping);
-    clearTimeout(stall);
-    metrics.wsClients.dec();
-    finished = true;
-    sub?.close();
-  });
-  socket.on('error', (err) => ctx.log.warn({ err }, 'websocket error'));
-
-  // The service pushes events; when the send buffer is full we stop taking them (the service keeps
-  // the history) and resume from `nextSeq` once the buffer has flushed. A reader that does not
-  // drain within WS_STALL_MS is cut off with 1013 and reconnects with `from`.
-  const subscribe = () => {
-    let mine: Subscription | null = null;
-    let stopped = false;
-    const stop = () => {
-      stopped = true;
-      mine?.close();
-    };
-    service
-      .subscribe(ctx.id, ctx.owner, {
-        from: nextSeq,
-        onEvent(event: JobEvent) {
-          if (finished || stopped || event.seq < nextSeq) return;
-          nextSeq = event.seq + 1;
-          const last = event.type === 'done';
-          if (last) sawDone = true;
-          socket.send(JSON.stringify(event), () => {
-            // Each flushed message reports here; resume once the backlog behind it is small again.
-            if (!paused || finished || last || socket.bufferedAmount > wsMaxBufferBytes / 2) return;
-            paused = false;
-            clearTimeout(stall);
-            subscribe();
-          });
-          if (!last && socket.bufferedAmount > wsMaxBufferBytes) {
-            paused = true;
-            stop();
-            stall = setTimeout(
-              () => finish(WS_CLOSE.tryAgainLater, `slow consumer: reconnect with from=${nextSeq}`),
-              wsStallMs,
-            );
-          }
-        },
-        onEnd() {
-          if (stopped) return;
-          if (sawDone) {
-            finish(WS_CLOSE.done, 'done');
-            return;
-          }
-          // Ended without `done`: either `from` was past the end of an ended job (nothing to send),
-          // or the service is shutting down or handed the job back to the queue (come back later).
-          service.get(ctx.id, ctx.owner).then(
-            (job) =>
-              job && ENDED.has(job.status)
-                ? finish(WS_CLOSE.done, 'done')
-                : finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`),
-            () => finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`),
-          );
-        },
-      })
-      .then(
-        (s) => {
-          mine = s;
-          if (s === null) {
-            finish(WS_CLOSE.gone, 'no such job');
-            return;
-          }
-          if (stopped || finished) s.close();
-          else sub = s;
-        },
-        (err: unknown) => {
-          ctx.log.warn({ err }, 'subscribe failed');
-          finish(1011, 'internal error');
-        },
-      );
-  };
-  subscribe();
-}
-
-type Open = (from: number, onEvent: (event: JobEvent) => void, onEnd: () => void) => Promise<Subscription | null>;
-
-/**
- * NDJSON lines of a job's events. Reads are pulled by the HTTP response: when the buffer is full
- * (push returns false) the subscription is dropped, and `_read` resubscribes from the next seq,
- * so the service's event log, not this stream, holds what the reader has not taken yet. A reader
- * that takes nothing for `stallMs` while the buffer is full is cut off.
- */
-class EventStream extends Readable {
-  private nextSeq: number;
-  private sub: Subscription | null = null;
-  private active = false;
-  private ended = false;
-  private stall: NodeJS.Timeout | undefined;
-
-  constructor(
-    from: number,
-    maxBuffer: number,
-    private readonly stallMs: number,
-    private readonly open: Open,
-  ) {
-    super({ highWaterMark: Math.max(16 * 1024, maxBuffer) });
-    this.nextSeq = from;
-  }
-
-  override _read(): void {
-    clearTimeout(this.stall);
-    if (!this.active && !this.ended) this.subscribe();
-  }
-
-  private subscribe(): void {
-    this.active = true;
-    let stopped = false;
-    let mine: Subscription | null = null;
-    const stop = () => {
-      stopped = true;
-      this.active = false;
-      mine?.close();
-    };
-    this.open(
-      this.nextSeq,
-      (event) => {
-        if (stopped || this.ended || event.seq < this.nextSeq) return;
-        this.nextSeq = event.seq + 1;
-        const more = this.push(`${JSON.stringify(event)}\n`);
-        if (event.type === 'done') {
-          this.ended = true;
-          this.push(null);
-          stop();
-        } else if (!more) {
-          stop();
-          this.stall = setTimeout(() => this.destroy(new Error('NDJSON reader stalled')), this.stallMs);
-        }
-      },
-      () => {
-        if (stopped || this.ended) return;
-        this.ended = true;
-        this.push(null);
-      },
-    ).then(
-      (s) => {
-        mine = s;
-        if (s === null) {
-          if (!this.ended) {
-            this.ended = true;
-            this.push(null);
-          }
-        } else if (stopped || this.destroyed) {
-          s.close();
-        } else {
-          this.sub = s;
-        }
-      },
-      (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
-    );
-  }
-
-  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    this.ended = true;
-    clearTimeout(this.stall);
-    this.sub?.close();
-    cb(err);
-  }
 }

@@ -2,10 +2,8 @@
  * /v1/sweeps: create a sweep, read its grid (JSON or CSV), follow its cell events (WebSocket and
  * NDJSON, resumable with `from`), cancel it. The sweep service is built on the app's job service.
  */
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { StreamQuery } from '../contract/api.js';
 import {
@@ -26,15 +24,9 @@ import { sweepPresets } from '../contract/sweep-presets.js';
 import { errors } from '../errors.js';
 import type { SweepBudget } from '../runtime/sweep/expand.js';
 import { toCsv } from '../runtime/sweep/grid.js';
-import {
-  createSweepService,
-  type SweepService,
-  type SweepSubscription,
-  type SweepView,
-} from '../runtime/sweep/service.js';
-import { metrics } from './ops.js';
+import { createSweepService, type SweepService, type SweepView } from '../runtime/sweep/service.js';
+import { NdjsonStream, type StreamLimits, type StreamSource, serveSocket } from './event-stream.js';
 import { problems, type V1Options } from './shared.js';
-import { WS_CLOSE } from './stream.js';
 
 export interface SweepRoutesOptions {
   /** Directory for sweeps.sqlite; null keeps sweeps in memory. */
@@ -75,6 +67,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
         logger: app.log.child({ component: 'sweeps' }) as never,
       }));
     if (!options.sweeps) app.addHook('onClose', async () => sweeps.close());
+    const limits: StreamLimits = { maxBuffer: opts.wsMaxBufferBytes, stallMs: opts.wsStallMs, pingMs: opts.wsPingMs };
     // Served with every default filled in, exactly as a POST of each request would see it.
     const parsedPresets = sweepPresets.map((p) => SweepPreset.parse(p));
 
@@ -203,15 +196,13 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
         throw new errors.UPGRADE_REQUIRED(request.url.split('?')[0]);
       },
       wsHandler: (socket, request) => {
-        serveSocket(socket, sweeps, {
-          id: request.params.id,
-          owner: request.owner,
-          from: request.query.from,
-          log: request.log,
-          maxBuffer: opts.wsMaxBufferBytes,
-          pingMs: opts.wsPingMs,
-          stallMs: opts.wsStallMs,
-        });
+        serveSocket(
+          socket,
+          sweepSource(sweeps, request.params.id, request.owner),
+          request.query.from,
+          limits,
+          request.log,
+        );
       },
     });
 
@@ -234,10 +225,10 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
       },
       async (request, reply) => {
         await requireSweep(sweeps, request, request.params.id);
-        const { id } = request.params;
-        const owner = request.owner;
-        const stream = new SweepEventStream(request.query.from, opts.wsMaxBufferBytes, (from, onEvent, onEnd) =>
-          sweeps.subscribe(id, owner, { from, onEvent, onEnd }),
+        const stream = new NdjsonStream(
+          sweepSource(sweeps, request.params.id, request.owner),
+          request.query.from,
+          limits,
         );
         stream.on('error', (err) => request.log.warn({ err }, 'sweep event stream failed'));
         return reply
@@ -250,204 +241,15 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
   };
 }
 
-interface SocketContext {
-  id: string;
-  owner: string | null;
-  from: number;
-  log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
-  maxBuffer: number;
-  pingMs: number;
-  stallMs: number;
-}
-
-/**
- * Same policy as the job stream: when the send buffer passes WS_MAX_BUFFER_BYTES we stop taking
- * events (the sweep store keeps them) and resume from the next seq once it has flushed; a reader
- * that does not drain within WS_STALL_MS is closed with 1013 and reconnects with `from`.
- */
-function serveSocket(socket: WebSocket, sweeps: SweepService, ctx: SocketContext): void {
-  let sub: SweepSubscription | null = null;
-  let finished = false;
-  let paused = false;
-  let stall: NodeJS.Timeout | undefined;
-  let nextSeq = ctx.from;
-  let sawDone = false;
-  metrics.wsClients.inc();
-  const finish = (code: number, reason: string) => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(stall);
-    sub?.close();
-    socket.close(code, reason);
+/** A sweep's cell events as the shared stream code sees them. */
+function sweepSource(sweeps: SweepService, id: string, owner: string | null): StreamSource<SweepEventT> {
+  return {
+    noun: 'sweep',
+    subscribe: (from, onEvent, onEnd) => sweeps.subscribe(id, owner, { from, onEvent, onEnd }),
+    ended: async () => {
+      const view = await sweeps.get(id, owner);
+      return view !== null && view.sweep.status !== 'running';
+    },
+    cancel: () => sweeps.cancel(id, owner),
   };
-  // Attached before any await: a client may send cancel as its very first message.
-  socket.on('message', (data, isBinary) => {
-    if (isBinary) return;
-    let msg: unknown;
-    try {
-      msg = JSON.parse(data.toString());
-    } catch {
-      return;
-    }
-    if ((msg as { type?: unknown } | null)?.type !== 'cancel') return;
-    sweeps.cancel(ctx.id, ctx.owner).catch((err: unknown) => ctx.log.debug({ err }, 'sweep cancel refused'));
-  });
-  let alive = true;
-  socket.on('pong', () => {
-    alive = true;
-  });
-  const ping = setInterval(() => {
-    if (!alive) return socket.terminate();
-    alive = false;
-    socket.ping();
-  }, ctx.pingMs);
-  ping.unref();
-  socket.on('close', () => {
-    clearInterval(ping);
-    clearTimeout(stall);
-    metrics.wsClients.dec();
-    finished = true;
-    sub?.close();
-  });
-  socket.on('error', (err) => ctx.log.warn({ err }, 'websocket error'));
-
-  const subscribe = () => {
-    let mine: SweepSubscription | null = null;
-    let stopped = false;
-    const stop = () => {
-      stopped = true;
-      mine?.close();
-    };
-    sweeps
-      .subscribe(ctx.id, ctx.owner, {
-        from: nextSeq,
-        onEvent(event) {
-          if (finished || stopped || event.seq < nextSeq) return;
-          nextSeq = event.seq + 1;
-          const last = event.type === 'done';
-          if (last) sawDone = true;
-          socket.send(JSON.stringify(event), () => {
-            if (!paused || finished || last || socket.bufferedAmount > ctx.maxBuffer / 2) return;
-            paused = false;
-            clearTimeout(stall);
-            subscribe();
-          });
-          if (!last && socket.bufferedAmount > ctx.maxBuffer) {
-            paused = true;
-            stop();
-            stall = setTimeout(
-              () => finish(WS_CLOSE.tryAgainLater, `slow consumer: reconnect with from=${nextSeq}`),
-              ctx.stallMs,
-            );
-          }
-        },
-        onEnd() {
-          if (stopped) return;
-          // Without `done`: `from` was past the end, or the server is closing (come back with from).
-          if (sawDone) finish(WS_CLOSE.done, 'done');
-          else
-            sweeps.get(ctx.id, ctx.owner).then(
-              (view) =>
-                view && view.sweep.status !== 'running'
-                  ? finish(WS_CLOSE.done, 'done')
-                  : finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`),
-              () => finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`),
-            );
-        },
-      })
-      .then(
-        (s) => {
-          mine = s;
-          if (s === null) finish(WS_CLOSE.gone, 'no such sweep');
-          else if (stopped || finished) s.close();
-          else sub = s;
-        },
-        (err: unknown) => {
-          ctx.log.warn({ err }, 'sweep subscribe failed');
-          finish(1011, 'internal error');
-        },
-      );
-  };
-  subscribe();
-}
-
-type Open = (
-  from: number,
-  onEvent: (event: SweepEventT) => void,
-  onEnd: () => void,
-) => Promise<SweepSubscription | null>;
-
-/**
- * NDJSON lines of a sweep's events, pulled by the response: when the buffer is full the
- * subscription is dropped and taken up again from the next seq once the reader drains, so the
- * sweep store, not this stream, holds what the reader has not read yet.
- */
-class SweepEventStream extends Readable {
-  private nextSeq: number;
-  private sub: SweepSubscription | null = null;
-  private active = false;
-  private ended = false;
-
-  constructor(
-    from: number,
-    private readonly maxBuffer: number,
-    private readonly open: Open,
-  ) {
-    super({ highWaterMark: Math.min(64 * 1024, maxBuffer) });
-    this.nextSeq = from;
-  }
-
-  override _read(): void {
-    if (!this.active && !this.ended) this.subscribe();
-  }
-
-  private finishStream(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.push(null);
-  }
-
-  private subscribe(): void {
-    this.active = true;
-    let paused = false;
-    let sub: SweepSubscription | null = null;
-    const pause = () => {
-      paused = true;
-      this.active = false;
-      sub?.close();
-    };
-    this.open(
-      this.nextSeq,
-      (event) => {
-        if (paused || this.ended || event.seq < this.nextSeq) return;
-        this.nextSeq = event.seq + 1;
-        const more = this.push(`${JSON.stringify(event)}\n`);
-        if (event.type === 'done') {
-          this.finishStream();
-          pause();
-        } else if (this.readableLength > this.maxBuffer) {
-          this.destroy(new Error('NDJSON reader fell too far behind'));
-        } else if (!more) {
-          pause();
-        }
-      },
-      () => {
-        if (!paused) this.finishStream();
-      },
-    ).then(
-      (s) => {
-        sub = s;
-        this.sub = s;
-        if (s === null) this.finishStream();
-        else if (paused || this.destroyed) s.close();
-      },
-      (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
-    );
-  }
-
-  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    this.ended = true;
-    this.sub?.close();
-    cb(err);
-  }
 }

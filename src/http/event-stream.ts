@@ -1,0 +1,258 @@
+/**
+ * Serving a resource's event log to a client, over a WebSocket or as NDJSON: replay from `from`,
+ * then live, then `done`, then end. Jobs and sweeps both use it; each supplies a `StreamSource`.
+ *
+ * Memory per client is bounded. The source keeps the history and pushes events, so a slow reader
+ * is never buffered for: when a WebSocket's send buffer passes `maxBuffer` (or an NDJSON
+ * response's stream buffer is full) the subscription is dropped and taken up again from the next
+ * seq once the reader drains; a reader that does not drain within `stallMs` is cut off (WebSocket
+ * 1013, NDJSON ended) and reconnects with `from`.
+ */
+import { Readable } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import { metrics } from './ops.js';
+
+/** WebSocket close codes this server uses. */
+export const WS_CLOSE = {
+  done: 1000,
+  /** Server shutting down, or the stream was interrupted before `done`: reconnect with `from`. */
+  goingAway: 1001,
+  /** The client read too slowly; reconnect with `from` = the last seq received + 1. */
+  tryAgainLater: 1013,
+  /** The resource disappeared (retention) while connected. */
+  gone: 4404,
+} as const;
+
+const ClientMessage = z.object({ type: z.literal('cancel') });
+
+interface StreamEvent {
+  seq: number;
+  type: string;
+}
+
+export interface StreamSource<E extends StreamEvent> {
+  /** What the stream is about, for close reasons ("no such job"). */
+  noun: string;
+  /** Events with seq ≥ from, in order, then onEnd; null when the resource is unknown. */
+  subscribe(from: number, onEvent: (event: E) => void, onEnd: () => void): Promise<{ close(): void } | null>;
+  /** Asked when a subscription ends without `done`: has the resource ended (nothing more will come)? */
+  ended(): Promise<boolean>;
+  /** A client's `{"type":"cancel"}`. */
+  cancel(): Promise<unknown>;
+}
+
+export interface StreamLimits {
+  maxBuffer: number;
+  stallMs: number;
+  pingMs: number;
+}
+
+interface Log {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export function serveSocket<E extends StreamEvent>(
+  socket: WebSocket,
+  source: StreamSource<E>,
+  from: number,
+  limits: StreamLimits,
+  log: Log,
+): void {
+  let sub: { close(): void } | null = null;
+  let finished = false;
+  let paused = false;
+  let stall: NodeJS.Timeout | undefined;
+  let nextSeq = from;
+  let sawDone = false;
+  metrics.wsClients.inc();
+
+  const finish = (code: number, reason: string) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(stall);
+    sub?.close();
+    socket.close(code, reason);
+  };
+  const interrupted = () => finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`);
+
+  // Attached before any await: a client may send cancel as its very first message.
+  socket.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(data.toString());
+    } catch {
+      return;
+    }
+    if (!ClientMessage.safeParse(msg).success) return;
+    source.cancel().catch((err: unknown) => {
+      // Cancelling what has just ended is not a fault: the stream's `done` says how it ended.
+      log.debug({ err }, `cancel over websocket refused (${source.noun})`);
+    });
+  });
+
+  let alive = true;
+  socket.on('pong', () => {
+    alive = true;
+  });
+  const ping = setInterval(() => {
+    if (!alive) {
+      socket.terminate();
+      return;
+    }
+    alive = false;
+    socket.ping();
+  }, limits.pingMs);
+  ping.unref();
+
+  socket.on('close', () => {
+    clearInterval(ping);
+    clearTimeout(stall);
+    metrics.wsClients.dec();
+    finished = true;
+    sub?.close();
+  });
+  socket.on('error', (err) => log.warn({ err }, 'websocket error'));
+
+  const subscribe = () => {
+    let mine: { close(): void } | null = null;
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      mine?.close();
+    };
+    source
+      .subscribe(
+        nextSeq,
+        (event) => {
+          if (finished || stopped || event.seq < nextSeq) return;
+          nextSeq = event.seq + 1;
+          const last = event.type === 'done';
+          if (last) sawDone = true;
+          socket.send(JSON.stringify(event), () => {
+            // Each flushed message reports here; resume once the backlog behind it is small again.
+            if (!paused || finished || last || socket.bufferedAmount > limits.maxBuffer / 2) return;
+            paused = false;
+            clearTimeout(stall);
+            subscribe();
+          });
+          if (!last && socket.bufferedAmount > limits.maxBuffer) {
+            paused = true;
+            stop();
+            stall = setTimeout(
+              () => finish(WS_CLOSE.tryAgainLater, `slow consumer: reconnect with from=${nextSeq}`),
+              limits.stallMs,
+            );
+          }
+        },
+        () => {
+          if (stopped) return;
+          if (sawDone) {
+            finish(WS_CLOSE.done, 'done');
+            return;
+          }
+          // Ended without `done`: either `from` was past the end of an ended resource (nothing to
+          // send), or the service is shutting down or handed the work back to the queue.
+          source.ended().then((ended) => (ended ? finish(WS_CLOSE.done, 'done') : interrupted()), interrupted);
+        },
+      )
+      .then(
+        (s) => {
+          mine = s;
+          if (s === null) finish(WS_CLOSE.gone, `no such ${source.noun}`);
+          else if (stopped || finished) s.close();
+          else sub = s;
+        },
+        (err: unknown) => {
+          log.warn({ err }, `subscribe failed (${source.noun})`);
+          finish(1011, 'internal error');
+        },
+      );
+  };
+  subscribe();
+}
+
+/**
+ * NDJSON lines of an event log. Reads are pulled by the HTTP response: when the buffer is full
+ * (push returns false) the subscription is dropped, and `_read` resubscribes from the next seq,
+ * so the source's event log, not this stream, holds what the reader has not taken yet. A reader
+ * that takes nothing for `stallMs` while the buffer is full is cut off.
+ */
+export class NdjsonStream<E extends StreamEvent> extends Readable {
+  private nextSeq: number;
+  private sub: { close(): void } | null = null;
+  private active = false;
+  private ended = false;
+  private stall: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly source: StreamSource<E>,
+    from: number,
+    limits: Pick<StreamLimits, 'maxBuffer' | 'stallMs'>,
+  ) {
+    super({ highWaterMark: Math.max(16 * 1024, limits.maxBuffer) });
+    this.nextSeq = from;
+    this.stallMs = limits.stallMs;
+  }
+
+  private readonly stallMs: number;
+
+  override _read(): void {
+    clearTimeout(this.stall);
+    if (!this.active && !this.ended) this.subscribe();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.push(null);
+  }
+
+  private subscribe(): void {
+    this.active = true;
+    let stopped = false;
+    let mine: { close(): void } | null = null;
+    const stop = () => {
+      stopped = true;
+      this.active = false;
+      mine?.close();
+    };
+    this.source
+      .subscribe(
+        this.nextSeq,
+        (event) => {
+          if (stopped || this.ended || event.seq < this.nextSeq) return;
+          this.nextSeq = event.seq + 1;
+          const more = this.push(`${JSON.stringify(event)}\n`);
+          if (event.type === 'done') {
+            this.end();
+            stop();
+          } else if (!more) {
+            stop();
+            this.stall = setTimeout(() => this.destroy(new Error('NDJSON reader stalled')), this.stallMs);
+          }
+        },
+        () => {
+          if (!stopped) this.end();
+        },
+      )
+      .then(
+        (s) => {
+          mine = s;
+          if (s === null) this.end();
+          else if (stopped || this.destroyed) s.close();
+          else this.sub = s;
+        },
+        (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
+      );
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.ended = true;
+    clearTimeout(this.stall);
+    this.sub?.close();
+    cb(err);
+  }
+}
