@@ -294,6 +294,7 @@ function gemmNN(m: number, n: number, k: number, a: Float64Array, b: Float64Arra
 }
 
 function gemmTN(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, acc: boolean) {
+  if (m === 2 && n === 2) return gemmTN2x2(k, a, b, c, acc);
   const m2 = m - (m & 1);
   const n4 = n - (n & 3);
   for (let i = 0; i < m2; i += 2) {
@@ -405,6 +406,36 @@ function gemmTN(m: number, n: number, k: number, a: Float64Array, b: Float64Arra
       for (let p = 0; p < k; p++, r += m, q += n) s += a[r] * b[q];
       c[c0 + j] = acc ? c[c0 + j] + s : s;
     }
+  }
+}
+
+/** gemmTN for a 2×2 C (the weight gradient of a layer two wide): A and B advance with one stride. */
+function gemmTN2x2(k: number, a: Float64Array, b: Float64Array, c: Float64Array, acc: boolean) {
+  let s00 = 0;
+  let s01 = 0;
+  let s10 = 0;
+  let s11 = 0;
+  const end = 2 * k;
+  for (let o = 0; o < end; o += 2) {
+    const x0 = a[o];
+    const x1 = a[o + 1];
+    const y0 = b[o];
+    const y1 = b[o + 1];
+    s00 += x0 * y0;
+    s01 += x0 * y1;
+    s10 += x1 * y0;
+    s11 += x1 * y1;
+  }
+  if (acc) {
+    c[0] += s00;
+    c[1] += s01;
+    c[2] += s10;
+    c[3] += s11;
+  } else {
+    c[0] = s00;
+    c[1] = s01;
+    c[2] = s10;
+    c[3] = s11;
   }
 }
 

@@ -38,6 +38,9 @@ const shapes = [
   // The 2×2 right-operand path (layers two wide), odd and even m.
   [5, 2, 2],
   [32, 2, 2],
+  // gemmTN's 2×2 path (a two-wide layer's weight gradient), short and long sums.
+  [2, 2, 1],
+  [2, 2, 32],
 ] as const;
 
 describe('tsKernels', () => {
