@@ -645,6 +645,8 @@ function applyApiKey() {
   setApiKey(key);
   loadPresets();
   refreshJobs();
+  sweeps.loadPresets();
+  sweeps.refreshList();
 }
 $('#api-key').addEventListener('change', applyApiKey);
 $('#api-key-form').addEventListener('submit', (ev) => {

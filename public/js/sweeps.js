@@ -230,7 +230,7 @@ export class SweepView {
           this.resync(cur);
           this.refreshList();
         }
-        this.renderHead();
+        // Header and map are redrawn once per frame: a 10,000-cell sweep sends 10,000 events.
         this.scheduleRender();
       },
       onState: (s, detail) => {
@@ -369,6 +369,7 @@ export class SweepView {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
+      this.renderHead();
       this.render();
     });
   }
@@ -377,6 +378,7 @@ export class SweepView {
   flush() {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
+    this.renderHead();
     this.render();
   }
 

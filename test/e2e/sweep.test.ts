@@ -41,7 +41,7 @@ interface SweepView {
   total: number;
   theoryLines: number;
   events: number;
-  stream: { duplicates: number; gaps: number; finished: boolean; transport: string | null } | null;
+  stream: { reconnects: number; duplicates: number; gaps: number; finished: boolean; transport: string | null } | null;
   cells: SweepCellView[];
 }
 
@@ -264,9 +264,20 @@ describe.skipIf(!haveChromium)('sweep view in Chromium', () => {
 
   it('cancels a running sweep from the page and lists it as cancelled', async () => {
     await page.click('[data-tab="sweeps"]');
-    // The full textbook grid (84 cells × 200 steps) is still running when Cancel is pressed.
-    const id = await submitSweep(textbook);
-    await page.click('#sweep-cancel');
+    // The full textbook grid (84 cells) at 20,000 steps a cell takes many seconds: still running when
+    // Cancel is pressed (at its own 200 steps it can end within a second, before the click).
+    const id = await submitSweep({
+      ...textbook,
+      base: { ...textbook.base, training: { ...textbook.base.training, steps: 20_000 } },
+    });
+    expect((await sweepView())!.status).toBe('running');
+    // Three axes: gain × depth on the map, the mitigations axis as a slice selector.
+    expect(await page.isVisible('#sweep-slice-field')).toBe(true);
+    expect(await page.$$eval('#sweep-slice option', (els) => els.map((e) => e.textContent))).toEqual([
+      'none',
+      'clip-norm 1',
+    ]);
+    await page.click('#sweep-cancel', { timeout: 5000 });
     await waitFor(() => (globalThis as unknown as G).__gl.sweep?.status === 'cancelled', null);
     const server = await apiJson<ServerSweep>(`/v1/sweeps/${id}`);
     expect(server.status).toBe('cancelled');
