@@ -339,20 +339,11 @@ export class EmbeddedJobService implements JobService {
 
   private liveRecord(live: LiveJob): JobRecord {
     const { job, log } = live;
+    // The store's copy lags the live log: progress and lastSeq come from the log.
     return {
-      id: job.id,
-      name: job.name,
-      status: job.status,
-      owner: job.owner,
-      spec: job.spec,
-      createdAt: job.createdAt,
-      startedAt: job.startedAt,
-      endedAt: job.endedAt,
+      ...storedRecord(job),
       progress: { step: log.telemetry.lastStep(), steps: job.spec.training.steps },
-      summary: job.summary,
-      error: job.error,
       lastSeq: log.available() - 1,
-      sweepId: job.sweepId,
     };
   }
 
