@@ -2,6 +2,7 @@
 // Each chart writes what it really plotted into data-* attributes for tests and curious users.
 
 import uPlot from '/vendor/uplot/uPlot.esm.js';
+import { sizeCanvas } from './dom.js';
 import { forLog } from './num.js';
 
 export const PALETTE = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#db2777', '#0891b2', '#65a30d'];
@@ -232,14 +233,9 @@ export class HeatMap {
     const width = Math.max(280, Math.floor(this.figure.clientWidth || 600) - 4);
     const rows = layers.length;
     const height = Math.max(60, Math.min(320, rows * 18));
+    const ctx = sizeCanvas(canvas, width, height);
+    // The image data is drawn in device pixels.
     const dpr = devicePixelRatio || 1;
-    canvas.width = Math.floor(width * dpr);
-    canvas.height = Math.floor(height * dpr);
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${height}px`;
-    const ctx = canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, width, height);
     const n = steps.length;
     this.figure.dataset.points = String(n);
     this.figure.dataset.layers = String(rows);

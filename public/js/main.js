@@ -2,6 +2,7 @@
 
 import { ApiError, api, getApiKey, setApiKey } from './api.js';
 import { HeatMap, LogChart, PALETTE } from './charts.js';
+import { fillSelect } from './dom.js';
 import { SpecForm } from './form.js';
 import { fmt } from './num.js';
 import { predictedBackwardProfile, Run } from './run.js';
@@ -333,13 +334,10 @@ function compareChoices() {
 
 function renderCompareChoices() {
   const select = $('#compare-with');
-  select.replaceChildren();
-  for (const c of compareChoices()) {
-    const opt = document.createElement('option');
-    opt.value = c.id;
-    opt.textContent = c.title;
-    select.append(opt);
-  }
+  fillSelect(
+    select,
+    compareChoices().map((c) => ({ value: c.id, label: c.title })),
+  );
 }
 
 function compareSpecs(base, choice) {
@@ -584,17 +582,10 @@ async function loadPresets() {
     state.presets = [];
     loadError = err;
   }
-  select.replaceChildren();
-  const custom = document.createElement('option');
-  custom.value = '';
-  custom.textContent = '(custom)';
-  select.append(custom);
-  for (const p of state.presets) {
-    const opt = document.createElement('option');
-    opt.value = p.id;
-    opt.textContent = p.title;
-    select.append(opt);
-  }
+  fillSelect(select, [
+    { value: '', label: '(custom)' },
+    ...state.presets.map((p) => ({ value: p.id, label: p.title })),
+  ]);
   if (state.presets.length > 0) {
     select.value = state.presets[0].id;
     applyPreset();

@@ -5,6 +5,7 @@
 
 import { ApiError, api } from './api.js';
 import { shortNum } from './charts.js';
+import { fillSelect, sizeCanvas } from './dom.js';
 import { decodeNum, fmt } from './num.js';
 import { openStream } from './stream.js';
 
@@ -122,22 +123,15 @@ export class SweepView {
     let error = null;
     try {
       const body = await api('/v1/sweeps/presets');
-      this.presets = Array.isArray(body) ? body : (body.items ?? []);
+      this.presets = body.items;
     } catch (err) {
       this.presets = [];
       error = err;
     }
-    select.replaceChildren();
-    const custom = document.createElement('option');
-    custom.value = '';
-    custom.textContent = '(custom: edit the JSON)';
-    select.append(custom);
-    for (const p of this.presets) {
-      const opt = document.createElement('option');
-      opt.value = p.id;
-      opt.textContent = p.title;
-      select.append(opt);
-    }
+    fillSelect(select, [
+      { value: '', label: '(custom: edit the JSON)' },
+      ...this.presets.map((p) => ({ value: p.id, label: p.title })),
+    ]);
     if (this.presets.length > 0) {
       select.value = (this.presets.find((p) => p.id === 'sweep-textbook') ?? this.presets[0]).id;
       this.applyPreset();
@@ -273,22 +267,11 @@ export class SweepView {
 
   setupAxes(sweep) {
     const axes = sweep.axes;
-    const options = (sel, withNone) => {
-      const el = $(sel);
-      el.replaceChildren();
-      if (withNone) {
-        const o = document.createElement('option');
-        o.value = '-1';
-        o.textContent = '(none)';
-        el.append(o);
-      }
-      axes.forEach((a, i) => {
-        const o = document.createElement('option');
-        o.value = String(i);
-        o.textContent = a.path;
-        el.append(o);
-      });
-    };
+    const options = (sel, withNone) =>
+      fillSelect($(sel), [
+        ...(withNone ? [{ value: '-1', label: '(none)' }] : []),
+        ...axes.map((a, i) => ({ value: String(i), label: a.path })),
+      ]);
     options('#sweep-x', false);
     options('#sweep-y', true);
     $('#sweep-x').value = '0';
@@ -331,12 +314,10 @@ export class SweepView {
     if (s < 0) return;
     const axis = this.current.sweep.axes[s];
     $('#sweep-slice-name').textContent = axis.path;
-    axis.values.forEach((_, i) => {
-      const o = document.createElement('option');
-      o.value = String(i);
-      o.textContent = valueLabel(axis, i);
-      select.append(o);
-    });
+    fillSelect(
+      select,
+      axis.values.map((_, i) => ({ value: String(i), label: valueLabel(axis, i) })),
+    );
     select.value = previous && Number(previous) < axis.values.length ? previous : '0';
   }
 
@@ -438,14 +419,7 @@ export class SweepView {
     const plotW = width - left - right;
     const plotH = Math.max(120, Math.min(420, rows * 44));
     const height = top + plotH + bottom;
-    const dpr = devicePixelRatio || 1;
-    canvas.width = Math.floor(width * dpr);
-    canvas.height = Math.floor(height * dpr);
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${height}px`;
-    const ctx = canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, width, height);
+    const ctx = sizeCanvas(canvas, width, height);
     const cw = plotW / cols;
     const rh = plotH / rows;
     // The first value of the vertical axis sits at the bottom, as on a plot.
