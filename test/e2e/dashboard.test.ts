@@ -5,23 +5,13 @@
  * What the page plotted is read from its data-points attributes and `window.__gl` (read-only views)
  * and compared with what the server itself recorded (GET /v1/jobs/:id/result).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { type Harness, haveChromium, SHOTS, startHarness, TIMEOUT, warnIfNoChromium } from './harness.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(`[e2e] dashboard tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-}
-
-const SHOTS = path.resolve('test-output/screenshots');
-const TIMEOUT = 30_000;
+warnIfNoChromium('dashboard tests');
 
 interface RunView {
   jobId: string | null;
@@ -69,13 +59,11 @@ async function until(check: () => Promise<boolean>, timeoutMs = TIMEOUT): Promis
 }
 
 describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
-  let app: FastifyInstance;
+  let harness: Harness;
   let base: string;
-  let userDir: string;
-  let context: BrowserContext;
   let page: Page;
   let presets: PresetLite[];
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[];
 
   async function apiJson<T>(url: string, init?: RequestInit): Promise<T> {
     const res = await fetch(`${base}${url}`, init);
@@ -135,41 +123,13 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
   }
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const config = loadConfig({ DATA_DIR: ':memory:', WORKERS: '2', LOG_LEVEL: 'silent', HOST: '127.0.0.1' });
-    app = await buildApp(config);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    base = `http://127.0.0.1:${address.port}`;
+    harness = await startHarness({}, { acceptDownloads: true });
+    ({ base, page, consoleErrors } = harness);
     presets = (await apiJson<{ presets: PresetLite[] }>('/v1/presets')).presets;
-    userDir = mkdtempSync(path.join(os.tmpdir(), 'gl-chromium-'));
-    context = await chromium.launchPersistentContext(userDir, {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1440, height: 1000 },
-      acceptDownloads: true,
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(msg.text());
-    });
-    page.on('pageerror', (err) => consoleErrors.push(String(err)));
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
-    await app?.close();
+    await harness?.close();
   });
 
   it('loads with no console errors, under the security headers', async () => {
@@ -417,39 +377,20 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
 
 describe.skipIf(!haveChromium)('dashboard with API keys', () => {
   const KEY = 'e2e-key-1';
-  let app: FastifyInstance;
+  let harness: Harness;
   let base: string;
-  let userDir: string;
-  let context: BrowserContext;
 
   beforeAll(async () => {
-    const config = loadConfig({
-      DATA_DIR: ':memory:',
-      WORKERS: '1',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      API_KEYS: KEY,
-    });
-    app = await buildApp(config);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    base = `http://127.0.0.1:${address.port}`;
-    userDir = mkdtempSync(path.join(os.tmpdir(), 'gl-chromium-'));
-    context = await chromium.launchPersistentContext(userDir, {
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'],
-    });
+    harness = await startHarness({ WORKERS: '1', API_KEYS: KEY });
+    base = harness.base;
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
-    await app?.close();
+    await harness?.close();
   });
 
   it('sends the stored key as a Bearer token, and says so when it is missing', async () => {
-    const page = context.pages()[0] ?? (await context.newPage());
+    const page = harness.page;
     await page.goto(base);
     // Without a key the API answers 401, and the page shows it rather than failing silently.
     await page.locator('#form-errors').filter({ hasText: 'HTTP 401' }).waitFor({ timeout: TIMEOUT });

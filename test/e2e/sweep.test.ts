@@ -4,23 +4,12 @@
  * the gain = 1 theory line is drawn, the page's grid matches what the server stored, clicking a cell
  * opens that cell's job in the Run view with all its steps plotted, and a running sweep cancels.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { type Harness, haveChromium, SHOTS, startHarness, TIMEOUT, warnIfNoChromium } from './harness.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(`[e2e] sweep view tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-}
-
-const SHOTS = path.resolve('test-output/screenshots');
-const TIMEOUT = 30_000;
+warnIfNoChromium('sweep view tests');
 
 interface SweepCellView {
   index: number;
@@ -70,13 +59,11 @@ interface SweepRequest {
 }
 
 describe.skipIf(!haveChromium)('sweep view in Chromium', () => {
-  let app: FastifyInstance;
+  let harness: Harness;
   let base: string;
-  let userDir: string;
-  let context: BrowserContext;
   let page: Page;
   let textbook: SweepRequest;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[];
 
   async function apiJson<T>(url: string): Promise<T> {
     const res = await fetch(`${base}${url}`);
@@ -102,43 +89,16 @@ describe.skipIf(!haveChromium)('sweep view in Chromium', () => {
   }
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const config = loadConfig({ DATA_DIR: ':memory:', WORKERS: '2', LOG_LEVEL: 'silent', HOST: '127.0.0.1' });
-    app = await buildApp(config);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    base = `http://127.0.0.1:${address.port}`;
+    harness = await startHarness();
+    ({ base, page, consoleErrors } = harness);
     const presets = await apiJson<{ items: { id: string; request: SweepRequest }[] }>('/v1/sweeps/presets');
     textbook = presets.items.find((p) => p.id === 'sweep-textbook')!.request;
-    userDir = mkdtempSync(path.join(os.tmpdir(), 'gl-chromium-'));
-    context = await chromium.launchPersistentContext(userDir, {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1440, height: 1000 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(msg.text());
-    });
-    page.on('pageerror', (err) => consoleErrors.push(String(err)));
     await page.goto(base);
     await page.locator('#sweep-preset option[value="sweep-textbook"]').waitFor({ state: 'attached', timeout: TIMEOUT });
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
-    await app?.close();
+    await harness?.close();
   });
 
   it('fills a 3×3 textbook sweep live, draws the gain = 1 line, and opens a cell’s run on click', async () => {
