@@ -346,3 +346,103 @@ export function tanhArray(n: i32, src: usize, dst: usize): void {
     store<f64>(dst + o, f64x2.extract_lane(tanh2(v128.load64_splat(src + o)), 0));
   }
 }
+
+// ---- element-wise passes of the training step, lane for lane the same operations as their
+// TypeScript versions in src/engine/kernels.ts (so the same bits).
+
+/**
+ * z[r][j] += b[j] (when hasBias), then dst[r][j] = tanh(z[r][j]); dst may be z. Returns 0 when
+ * every z is finite and NaN otherwise (Σ z − z, whose value does not depend on the order).
+ */
+export function biasTanh(rows: i32, cols: i32, z: usize, b: usize, hasBias: bool, dst: usize): f64 {
+  let probe = f64x2.splat(0);
+  if (!hasBias) {
+    const n = rows * cols;
+    let i = 0;
+    for (; i + 2 <= n; i += 2) {
+      const o = <usize>i << 3;
+      const v = v128.load(z + o);
+      probe = f64x2.add(probe, f64x2.sub(v, v));
+      v128.store(dst + o, tanh2(v));
+    }
+    if (i < n) {
+      const o = <usize>i << 3;
+      const v = v128.load64_splat(z + o);
+      probe = f64x2.add(probe, f64x2.sub(v, v));
+      store<f64>(dst + o, f64x2.extract_lane(tanh2(v), 0));
+    }
+    return f64x2.extract_lane(probe, 0) + f64x2.extract_lane(probe, 1);
+  }
+  const row = <usize>cols << 3;
+  let zr = z;
+  let dr = dst;
+  for (let r = 0; r < rows; r++, zr += row, dr += row) {
+    let j = 0;
+    for (; j + 2 <= cols; j += 2) {
+      const o = <usize>j << 3;
+      const v = f64x2.add(v128.load(zr + o), v128.load(b + o));
+      v128.store(zr + o, v);
+      probe = f64x2.add(probe, f64x2.sub(v, v));
+      v128.store(dr + o, tanh2(v));
+    }
+    if (j < cols) {
+      const o = <usize>j << 3;
+      const s = load<f64>(zr + o) + load<f64>(b + o);
+      store<f64>(zr + o, s);
+      const v = f64x2.splat(s);
+      probe = f64x2.add(probe, f64x2.sub(v, v));
+      store<f64>(dr + o, f64x2.extract_lane(tanh2(v), 0));
+    }
+  }
+  return f64x2.extract_lane(probe, 0) + f64x2.extract_lane(probe, 1);
+}
+
+/** dst[i] = src[i]·(1 − out[i]·out[i]) for i < n: the gradient through tanh from its output. dst may be src. */
+export function tanhBackward(n: i32, src: usize, out: usize, dst: usize): void {
+  const one = f64x2.splat(1);
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const o = <usize>i << 3;
+    const y = v128.load(out + o);
+    v128.store(dst + o, f64x2.mul(v128.load(src + o), f64x2.sub(one, f64x2.mul(y, y))));
+  }
+  if (i < n) {
+    const o = <usize>i << 3;
+    const y = load<f64>(out + o);
+    store<f64>(dst + o, load<f64>(src + o) * (1 - y * y));
+  }
+}
+
+/** dst[j] = Σ_r x[r][j] for j < cols, summed from +0 in increasing r (the bias gradient). */
+export function columnSums(rows: i32, cols: i32, x: usize, dst: usize): void {
+  const row = <usize>cols << 3;
+  let j = 0;
+  // Eight columns (four vectors) per sweep down the rows.
+  for (; j + 8 <= cols; j += 8) {
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+    let p = x + (<usize>j << 3);
+    for (let r = 0; r < rows; r++, p += row) {
+      s0 = f64x2.add(s0, v128.load(p));
+      s1 = f64x2.add(s1, v128.load(p, 16));
+      s2 = f64x2.add(s2, v128.load(p, 32));
+      s3 = f64x2.add(s3, v128.load(p, 48));
+    }
+    const d = dst + (<usize>j << 3);
+    v128.store(d, s0);
+    v128.store(d, s1, 16);
+    v128.store(d, s2, 32);
+    v128.store(d, s3, 48);
+  }
+  for (; j + 2 <= cols; j += 2) {
+    let s = f64x2.splat(0);
+    let p = x + (<usize>j << 3);
+    for (let r = 0; r < rows; r++, p += row) s = f64x2.add(s, v128.load(p));
+    v128.store(dst + (<usize>j << 3), s);
+  }
+  if (j < cols) {
+    let s: f64 = 0;
+    let p = x + (<usize>j << 3);
+    for (let r = 0; r < rows; r++, p += row) s += load<f64>(p);
+    store<f64>(dst + (<usize>j << 3), s);
+  }
+}

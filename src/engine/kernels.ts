@@ -15,6 +15,15 @@ export interface Kernels {
   gemmTN(m: number, n: number, k: number, a: Float64Array, b: Float64Array, c: Float64Array, accumulate: boolean): void;
   /** dst[i] = tanh(src[i]) for i < n, bit for bit the engine's `tanh` (src/engine/math.ts); dst may be src. */
   tanh(n: number, src: Float64Array, dst: Float64Array): void;
+  /**
+   * A dense layer's tanh forward after its product: z[r][j] += b[j] (unless b is null), then
+   * dst = tanh(z) (dst may be z). Returns 0 when every z is finite, NaN otherwise.
+   */
+  biasTanh(rows: number, cols: number, z: Float64Array, b: Float64Array | null, dst: Float64Array): number;
+  /** dst[i] = src[i]·(1 − out[i]·out[i]) for i < n (the gradient through tanh, from its output); dst may be src. */
+  tanhBackward(n: number, src: Float64Array, out: Float64Array, dst: Float64Array): void;
+  /** dst[j] = Σ_r x[r][j] over rows × cols, each summed from +0 in increasing r (a bias gradient). */
+  columnSums(rows: number, cols: number, x: Float64Array, dst: Float64Array): void;
 }
 
 // Register blocking: each inner loop produces a 2×4 block of C from 8 accumulators (then 2×2 and
@@ -443,5 +452,37 @@ function tanhArray(n: number, src: Float64Array, dst: Float64Array): void {
   for (let i = 0; i < n; i++) dst[i] = tanh(src[i]);
 }
 
+function biasTanh(rows: number, cols: number, z: Float64Array, b: Float64Array | null, dst: Float64Array): number {
+  // Σ (v − v) is 0 for finite v and NaN otherwise, whatever the order: a probe, not a sum.
+  let probe = 0;
+  if (b === null) {
+    const n = rows * cols;
+    for (let i = 0; i < n; i++) {
+      const v = z[i];
+      probe += v - v;
+      dst[i] = tanh(v);
+    }
+    return probe;
+  }
+  for (let r = 0, o = 0; r < rows; r++, o += cols) {
+    for (let j = 0; j < cols; j++) {
+      const v = z[o + j] + b[j];
+      z[o + j] = v;
+      probe += v - v;
+      dst[o + j] = tanh(v);
+    }
+  }
+  return probe;
+}
+
+function tanhBackward(n: number, src: Float64Array, out: Float64Array, dst: Float64Array): void {
+  for (let i = 0; i < n; i++) dst[i] = src[i] * (1 - out[i] * out[i]);
+}
+
+function columnSums(rows: number, cols: number, x: Float64Array, dst: Float64Array): void {
+  for (let j = 0; j < cols; j++) dst[j] = 0;
+  for (let r = 0, o = 0; r < rows; r++, o += cols) for (let j = 0; j < cols; j++) dst[j] += x[o + j];
+}
+
 /** The pure-TypeScript reference kernels (register-blocked 2×4, 2×2, 2×1). */
-export const tsKernels: Kernels = { gemmNT, gemmNN, gemmTN, tanh: tanhArray };
+export const tsKernels: Kernels = { gemmNT, gemmNN, gemmTN, tanh: tanhArray, biasTanh, tanhBackward, columnSums };

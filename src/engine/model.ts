@@ -39,8 +39,13 @@ export interface Model {
   readonly xb: Float64Array;
   /** Batch targets, [B][outputDim]. */
   readonly yb: Float64Array;
-  /** rnn: ‖∂L/∂h_t‖ for t = 1..T after `backward`; null otherwise. */
+  /** rnn: ‖∂L/∂h_t‖ for t = 1..T after a `backward` with `measureHidden` set; null otherwise. */
   readonly hiddenGradNorms: Float64Array | null;
+  /**
+   * rnn: whether `backward` measures hiddenGradNorms (and so backwardGain); true by default. The
+   * trainer clears it on steps that read neither, sparing T sums of squares per step.
+   */
+  measureHidden: boolean;
   /** NaN after a forward pass in which some activation was non-finite, else 0. */
   activationProbe: number;
   /** ‖∂L/∂z_1‖/‖∂L/∂z_L‖ (layered) or ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (rnn) of the last backward pass. */
@@ -170,6 +175,7 @@ class LayeredModel implements Model {
   readonly xb: Float64Array;
   readonly yb: Float64Array;
   readonly hiddenGradNorms = null;
+  measureHidden = true;
   activationProbe = 0;
 
   private readonly k: Kernels;
@@ -191,6 +197,9 @@ class LayeredModel implements Model {
   private readonly w: Float64Array[] = [];
   private readonly gw: Float64Array[] = [];
   private readonly bOff: number[] = [];
+  /** Views of b_l and ∂L/∂b_l (layers with a bias). */
+  private readonly b: Float64Array[] = [];
+  private readonly gb: Float64Array[] = [];
   private readonly gammaOff: number[] = [];
   private readonly betaOff: number[] = [];
   private readonly z: Float64Array[] = [];
@@ -273,6 +282,10 @@ class LayeredModel implements Model {
       const seg = this.segments[this.weightSegments[l - 1]];
       this.w[l] = this.params.subarray(seg.offset, seg.offset + seg.length);
       this.gw[l] = this.grads.subarray(seg.offset, seg.offset + seg.length);
+      if (this.bias) {
+        this.b[l] = this.params.subarray(this.bOff[l], this.bOff[l] + dims[l]);
+        this.gb[l] = this.grads.subarray(this.bOff[l], this.bOff[l] + dims[l]);
+      }
     }
 
     for (const seg of this.segments) {
@@ -301,6 +314,11 @@ class LayeredModel implements Model {
       const n = B * dims[l];
       const z = this.z[l];
       k.gemmNT(B, dims[l], dims[l - 1], this.a[l - 1], this.w[l], z, false);
+      if (!f32 && !this.bn && this.act === 'tanh' && l < depth) {
+        // Bias, probe and tanh in one pass (the same operations as the general path below).
+        probe += k.biasTanh(B, dims[l], z, this.bias ? this.b[l] : null, this.a[l]);
+        continue;
+      }
       if (f32) roundF32(z, 0, n);
       if (this.bias) {
         addBias(z, B, dims[l], params, this.bOff[l]);
@@ -398,14 +416,18 @@ class LayeredModel implements Model {
       const dz = this.dz[l];
       k.gemmTN(dims[l], dims[l - 1], B, dz, this.a[l - 1], this.gw[l], false);
       if (f32) roundF32(this.gw[l], 0, dims[l] * dims[l - 1]);
-      if (this.bias) columnSums(dz, B, dims[l], grads, this.bOff[l], f32);
+      if (this.bias) {
+        if (f32) columnSums(dz, B, dims[l], grads, this.bOff[l], f32);
+        else k.columnSums(B, dims[l], dz, this.gb[l]);
+      }
       if (l === 1) break;
       const prev = this.dz[l - 1];
       const n = B * dims[l - 1];
       k.gemmNN(B, dims[l - 1], dims[l], dz, this.w[l], prev, false);
       if (f32) roundF32(prev, 0, n);
       const pre = this.bn ? this.u[l - 1] : this.z[l - 1];
-      activateBackward(this.act, pre, this.a[l - 1], prev, n);
+      if (this.act === 'tanh') k.tanhBackward(n, prev, this.a[l - 1], prev);
+      else activateBackward(this.act, pre, this.a[l - 1], prev, n);
       if (f32) roundF32(prev, 0, n);
       if (this.bn) this.batchNormBackward(l - 1);
     }
@@ -447,6 +469,7 @@ class RnnModel implements Model {
   readonly xb: Float64Array;
   readonly yb: Float64Array;
   readonly hiddenGradNorms: Float64Array;
+  measureHidden = true;
   activationProbe = 0;
   backwardGain = Number.NaN;
 
@@ -461,6 +484,11 @@ class RnnModel implements Model {
   private readonly gwhy: Float64Array;
   private readonly bhOff: number;
   private readonly byOff: number;
+  /** Views of b_h and ∂L/∂b_h (with a bias). */
+  private readonly bh: Float64Array | null = null;
+  private readonly gbh: Float64Array | null = null;
+  /** W_hhᵀ, refreshed once per forward pass so the T recurrent products read B with unit stride. */
+  private readonly whhT: Float64Array;
   private readonly uAll: Float64Array;
   private readonly hAll: Float64Array;
   private readonly duAll: Float64Array;
@@ -501,6 +529,7 @@ class RnnModel implements Model {
       yb: take(B * O),
       u: take(T * B * H),
       h: take((T + 1) * B * H),
+      whhT: take(H * H),
       du: take(T * B * H),
       yhat: take(B * O),
       dy: take(B * O),
@@ -516,6 +545,7 @@ class RnnModel implements Model {
     this.yhat = bufs.yhat;
     this.dy = bufs.dy;
     this.dh = bufs.dh;
+    this.whhT = bufs.whhT;
     this.hiddenGradNorms = new Float64Array(T);
     const bh = B * H;
     for (let t = 0; t <= T; t++) {
@@ -537,6 +567,10 @@ class RnnModel implements Model {
     this.gwxh = view(this.grads, 0);
     this.gwhh = view(this.grads, 1);
     this.gwhy = view(this.grads, 2);
+    if (bias) {
+      this.bh = this.params.subarray(this.bhOff, this.bhOff + H);
+      this.gbh = this.grads.subarray(this.bhOff, this.bhOff + H);
+    }
     this.wxh.set(init.inputWeights.w);
     this.whh.set(init.recurrentWeights.w);
     this.why.set(init.outputWeights.w);
@@ -569,10 +603,20 @@ class RnnModel implements Model {
     k.gemmNT(T * B, H, D, this.xb, this.wxh, this.uAll, false);
     if (f32) roundF32(this.uAll, 0, T * bh);
     let probe = 0;
+    // u_t += h_(t−1)·W_hhᵀ as a product with W_hhᵀ stored: the same sums in the same order as
+    // gemmNT with W_hh, without transposing W_hh again at every time step.
+    const whh = this.whh;
+    const whhT = this.whhT;
+    for (let i = 0; i < H; i++) for (let j = 0; j < H; j++) whhT[j * H + i] = whh[i * H + j];
+    const fused = !f32 && activation === 'tanh';
     for (let t = 1; t <= T; t++) {
       const u = this.u[t];
       // h_0 = 0 contributes nothing at t = 1.
-      if (t > 1) k.gemmNT(B, H, H, this.h[t - 1], this.whh, u, true);
+      if (t > 1) k.gemmNN(B, H, H, this.h[t - 1], whhT, u, true);
+      if (fused) {
+        probe += k.biasTanh(B, H, u, this.bh, this.h[t]);
+        continue;
+      }
       if (this.bhOff >= 0) addBias(u, B, H, params, this.bhOff);
       if (f32) roundF32(u, 0, bh);
       probe += nonFiniteProbe(u, 0, bh);
@@ -603,11 +647,16 @@ class RnnModel implements Model {
     const dh = this.dh;
     k.gemmNN(B, H, O, this.dy, this.why, dh, false);
     if (f32) roundF32(dh, 0, bh);
+    const measure = this.measureHidden;
     for (let t = T; t >= 1; t--) {
-      this.hiddenGradNorms[t - 1] = rootOf(sumSq(dh, 0, bh, f32), f32);
+      if (measure) this.hiddenGradNorms[t - 1] = rootOf(sumSq(dh, 0, bh, f32), f32);
       const du = this.du[t];
-      du.set(dh);
-      activateBackward(activation, this.u[t], this.h[t], du, bh);
+      if (activation === 'tanh') {
+        k.tanhBackward(bh, dh, this.h[t], du);
+      } else {
+        du.set(dh);
+        activateBackward(activation, this.u[t], this.h[t], du, bh);
+      }
       if (f32) roundF32(du, 0, bh);
       if (t > 1) {
         k.gemmNN(B, H, H, du, this.whh, dh, false);
@@ -620,8 +669,11 @@ class RnnModel implements Model {
     if (T > 1) k.gemmTN(H, H, (T - 1) * B, this.du2, this.h1, this.gwhh, false);
     else this.gwhh.fill(0);
     if (f32) roundF32(this.gwhh, 0, H * H);
-    if (this.bhOff >= 0) columnSums(this.duAll, T * B, H, grads, this.bhOff, f32);
-    this.backwardGain = this.hiddenGradNorms[0] / this.hiddenGradNorms[T - 1];
+    if (this.gbh !== null) {
+      if (f32) columnSums(this.duAll, T * B, H, grads, this.bhOff, f32);
+      else k.columnSums(T * B, H, this.duAll, this.gbh);
+    }
+    if (measure) this.backwardGain = this.hiddenGradNorms[0] / this.hiddenGradNorms[T - 1];
   }
 
   preActivations(): Float64Array[] {

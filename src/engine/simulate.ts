@@ -137,6 +137,8 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
       model.loadBatch(data.x, data.y, idx);
     }
     const loss = model.forward();
+    // ‖∂L/∂h_t‖ is read at step 1 (the backward gain) and when the series records it.
+    model.measureHidden = step === 1 || hidden !== null;
     model.backward();
 
     fillSq(grads, gradSq);

@@ -65,6 +65,18 @@ describe('determinism', () => {
         calls++;
         tsKernels.tanh(...a);
       },
+      biasTanh: (...a) => {
+        calls++;
+        return tsKernels.biasTanh(...a);
+      },
+      tanhBackward: (...a) => {
+        calls++;
+        tsKernels.tanhBackward(...a);
+      },
+      columnSums: (...a) => {
+        calls++;
+        tsKernels.columnSums(...a);
+      },
     };
     let requested = 0;
     const backend: Backend = {

@@ -11,6 +11,9 @@ import { KERNELS_WASM_BASE64 } from './kernels.generated.js';
 
 interface KernelExports {
   tanhArray(n: number, src: number, dst: number): void;
+  biasTanh(rows: number, cols: number, z: number, b: number, hasBias: number, dst: number): number;
+  tanhBackward(n: number, src: number, out: number, dst: number): void;
+  columnSums(rows: number, cols: number, x: number, dst: number): void;
   gemmNN(m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   gemmTN(m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   gemmNT(
@@ -78,10 +81,30 @@ function tsTanh(n: number, src: Float64Array, dst: Float64Array): void {
   for (let i = 0; i < n; i++) dst[i] = tanh(src[i]);
 }
 
+/** Element-wise passes shorter than this stay in TypeScript (the call would cost more). */
+const WASM_MIN_ELEMENTS = 16;
+
 function makeKernels(minWork: number): WasmKernels {
   return {
+    biasTanh(rows, cols, z, b, dst) {
+      const inst =
+        rows * cols >= WASM_MIN_ELEMENTS && (b === null || b.buffer === z.buffer) ? find(z, z, dst) : undefined;
+      if (inst === undefined) return tsKernels.biasTanh(rows, cols, z, b, dst);
+      return inst.biasTanh(rows, cols, z.byteOffset, b === null ? 0 : b.byteOffset, b === null ? 0 : 1, dst.byteOffset);
+    },
+    tanhBackward(n, src, out, dst) {
+      const inst = n >= WASM_MIN_ELEMENTS ? find(src, out, dst) : undefined;
+      if (inst === undefined) return tsKernels.tanhBackward(n, src, out, dst);
+      inst.tanhBackward(n, src.byteOffset, out.byteOffset, dst.byteOffset);
+    },
+    columnSums(rows, cols, x, dst) {
+      const inst = rows * cols >= WASM_MIN_ELEMENTS ? find(x, x, dst) : undefined;
+      if (inst === undefined) return tsKernels.columnSums(rows, cols, x, dst);
+      inst.columnSums(rows, cols, x.byteOffset, dst.byteOffset);
+    },
     tanh(n, src, dst) {
-      const inst = n >= 16 && src.buffer === dst.buffer ? instances.get(src.buffer as ArrayBuffer) : undefined;
+      const inst =
+        n >= WASM_MIN_ELEMENTS && src.buffer === dst.buffer ? instances.get(src.buffer as ArrayBuffer) : undefined;
       if (inst === undefined) return tsTanh(n, src, dst);
       inst.tanhArray(n, src.byteOffset, dst.byteOffset);
     },
@@ -146,6 +169,9 @@ function createBuffer(bytes: number): ArrayBuffer {
     gemmNN: exports.gemmNN,
     gemmTN: exports.gemmTN,
     tanhArray: exports.tanhArray,
+    biasTanh: exports.biasTanh,
+    tanhBackward: exports.tanhBackward,
+    columnSums: exports.columnSums,
   });
   return memory.buffer;
 }
