@@ -37,6 +37,11 @@ function faultAt(
   return { step, tensor, layer, where, value: encodeNum(value) };
 }
 
+/** How updateF64 transforms each gradient first: not at all, g·fuseBy, or clamped to ±fuseBy. */
+const FUSE_NONE = 0;
+const FUSE_SCALE = 1;
+const FUSE_CLAMP = 2;
+
 type Clip = { kind: 'clip-norm'; value: number } | { kind: 'clip-value'; value: number };
 
 /**
@@ -74,6 +79,9 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
   const gradSq = new Float64Array(nSeg);
   const paramSq = new Float64Array(nSeg);
   const deltaSq = new Float64Array(nSeg);
+  const clipSq = new Float64Array(nSeg);
+  // Segments longest first, for fillSq's groups of four.
+  const bySize = Int32Array.from(segments, (_, i) => i).sort((a, b) => segments[b].length - segments[a].length);
   const layerGradNorm = new Float64Array(names.length);
   const optimizer = training.optimizer;
   const m1 = optimizer === 'sgd' ? null : new Float64Array(nParams);
@@ -103,7 +111,47 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     return Math.sqrt(s);
   };
   const fillSq = (x: Float64Array, sq: Float64Array) => {
-    for (let i = 0; i < nSeg; i++) sq[i] = sumSq(x, segOff[i], segEnd[i] - segOff[i], f32);
+    let g = 0;
+    // float64: four segments of similar length at a time, so four independent sums are in flight
+    // (one sum is a chain of dependent additions); each still runs from +0 in increasing index.
+    if (!f32) {
+      for (; g + 4 <= nSeg; g += 4) {
+        const s0 = bySize[g];
+        const s1 = bySize[g + 1];
+        const s2 = bySize[g + 2];
+        const s3 = bySize[g + 3];
+        const o0 = segOff[s0];
+        const o1 = segOff[s1];
+        const o2 = segOff[s2];
+        const o3 = segOff[s3];
+        const n = segEnd[s3] - o3;
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        for (let i = 0; i < n; i++) {
+          const x0 = x[o0 + i];
+          const x1 = x[o1 + i];
+          const x2 = x[o2 + i];
+          const x3 = x[o3 + i];
+          a0 += x0 * x0;
+          a1 += x1 * x1;
+          a2 += x2 * x2;
+          a3 += x3 * x3;
+        }
+        for (let i = o0 + n, e = segEnd[s0]; i < e; i++) a0 += x[i] * x[i];
+        for (let i = o1 + n, e = segEnd[s1]; i < e; i++) a1 += x[i] * x[i];
+        for (let i = o2 + n, e = segEnd[s2]; i < e; i++) a2 += x[i] * x[i];
+        sq[s0] = a0;
+        sq[s1] = a1;
+        sq[s2] = a2;
+        sq[s3] = a3;
+      }
+    }
+    for (; g < nSeg; g++) {
+      const i = bySize[g];
+      sq[i] = sumSq(x, segOff[i], segEnd[i] - segOff[i], f32);
+    }
   };
 
   /** Scales every gradient by `c` (c > 0) or clamps it to [−v, v] (`clamp_`: NaN stays NaN); fills deltaSq. */
@@ -151,11 +199,26 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     }
 
     let clippedNorm = gradNorm;
-    for (const clip of clips) {
+    // In float64 the last clip is applied by the update pass itself (FUSE_SCALE multiplies each
+    // gradient by `fuseBy`, FUSE_CLAMP clamps it to ±fuseBy), which also measures it into clipSq.
+    let fuseMode = FUSE_NONE;
+    let fuseBy = 0;
+    for (let c = 0; c < clips.length; c++) {
+      const clip = clips[c];
+      const fuse = !f32 && c === clips.length - 1;
       // Each clip rescales or clamps and re-measures in one pass; deltaSq is scratch until the update.
       if (clip.kind === 'clip-norm') {
         const coef = clip.value / (clippedNorm + CLIP_NORM_EPS);
-        if (coef < 1) clippedNorm = norm(clipBy(f32 ? Math.fround(coef) : coef, 0));
+        // coef = 0 (an infinite norm) goes through clipBy, which then clamps to ±0.
+        if (coef < 1) {
+          if (fuse && coef > 0) {
+            fuseMode = FUSE_SCALE;
+            fuseBy = coef;
+          } else clippedNorm = norm(clipBy(f32 ? Math.fround(coef) : coef, 0));
+        }
+      } else if (fuse) {
+        fuseMode = FUSE_CLAMP;
+        fuseBy = clip.value;
       } else {
         clippedNorm = norm(clipBy(0, clip.value));
       }
@@ -163,7 +226,8 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
 
     const lr = learningRateAt(schedule, step);
     if (f32) updateF32(optimizer, step, Math.fround(lr));
-    else updateF64(optimizer, step, lr);
+    else updateF64(optimizer, step, lr, fuseMode, fuseBy);
+    if (fuseMode !== FUSE_NONE) clippedNorm = norm(clipSq);
     const paramNorm = norm(paramSq);
 
     stepsRun = step;
@@ -255,20 +319,54 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
 
   // PyTorch's update rules, in PyTorch's order of operations (torch.optim.SGD, torch.optim.Adam).
   // The same pass collects ‖Δp‖² (deltaSq, for the update ratio) and ‖p‖² (paramSq) per segment.
-  function updateF64(opt: JobSpec['training']['optimizer'], step: number, lr: number): void {
+  function updateF64(
+    opt: JobSpec['training']['optimizer'],
+    step: number,
+    lr: number,
+    fuseMode: number,
+    fuseBy: number,
+  ): void {
+    // The last clip, when there is one to apply: g ← g·scale or clamp(g, −clamp, clamp), exactly
+    // as clipBy computes it, stored back and measured into clipSq, in the pass that uses it.
+    const clip = fuseMode !== FUSE_NONE;
+    const scale = fuseMode === FUSE_SCALE ? fuseBy : 0;
+    const clamp = fuseMode === FUSE_CLAMP ? fuseBy : 0;
+    const lo = -clamp;
     if (opt === 'sgd') {
       for (let s = 0; s < nSeg; s++) {
         let acc = 0;
         let accP = 0;
-        for (let i = segOff[s]; i < segEnd[s]; i++) {
-          const old = params[i];
-          const p = old + -lr * grads[i];
-          params[i] = p;
-          accP += p * p;
-          acc += (p - old) * (p - old);
+        let accC = 0;
+        const end = segEnd[s];
+        if (fuseMode === FUSE_SCALE) {
+          for (let i = segOff[s]; i < end; i++) {
+            const g = grads[i] * scale;
+            grads[i] = g;
+            accC += g * g;
+            const old = params[i];
+            const p = old + -lr * g;
+            params[i] = p;
+            accP += p * p;
+            acc += (p - old) * (p - old);
+          }
+        } else {
+          for (let i = segOff[s]; i < end; i++) {
+            let g = grads[i];
+            if (fuseMode === FUSE_CLAMP) {
+              g = Math.min(clamp, Math.max(lo, g));
+              grads[i] = g;
+              accC += g * g;
+            }
+            const old = params[i];
+            const p = old + -lr * g;
+            params[i] = p;
+            accP += p * p;
+            acc += (p - old) * (p - old);
+          }
         }
         deltaSq[s] = acc;
         paramSq[s] = accP;
+        if (clip) clipSq[s] = accC;
       }
       return;
     }
@@ -277,8 +375,16 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
       for (let s = 0; s < nSeg; s++) {
         let acc = 0;
         let accP = 0;
-        for (let i = segOff[s]; i < segEnd[s]; i++) {
-          const b = step === 1 ? grads[i] : buf[i] * MOMENTUM + grads[i];
+        let accC = 0;
+        const end = segEnd[s];
+        for (let i = segOff[s]; i < end; i++) {
+          let g = grads[i];
+          if (clip) {
+            g = fuseMode === FUSE_SCALE ? g * scale : Math.min(clamp, Math.max(lo, g));
+            grads[i] = g;
+            accC += g * g;
+          }
+          const b = step === 1 ? g : buf[i] * MOMENTUM + g;
           buf[i] = b;
           const old = params[i];
           const p = old + -lr * b;
@@ -288,6 +394,7 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
         }
         deltaSq[s] = acc;
         paramSq[s] = accP;
+        if (clip) clipSq[s] = accC;
       }
       return;
     }
@@ -301,8 +408,15 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     for (let s = 0; s < nSeg; s++) {
       let acc = 0;
       let accP = 0;
-      for (let i = segOff[s]; i < segEnd[s]; i++) {
-        const g = grads[i];
+      let accC = 0;
+      const end = segEnd[s];
+      for (let i = segOff[s]; i < end; i++) {
+        let g = grads[i];
+        if (clip) {
+          g = fuseMode === FUSE_SCALE ? g * scale : Math.min(clamp, Math.max(lo, g));
+          grads[i] = g;
+          accC += g * g;
+        }
         const m = buf[i] + w1 * (g - buf[i]);
         buf[i] = m;
         const vv = v[i] * ADAM_BETA2 + w2 * g * g;
@@ -316,6 +430,7 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
       }
       deltaSq[s] = acc;
       paramSq[s] = accP;
+      if (clip) clipSq[s] = accC;
     }
   }
 
