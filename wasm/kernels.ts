@@ -446,3 +446,52 @@ export function columnSums(rows: i32, cols: i32, x: usize, dst: usize): void {
     store<f64>(dst + (<usize>j << 3), s);
   }
 }
+
+/**
+ * One SGD pass over a parameter segment of n elements, p ← p + (−lr)·g, where g is first scaled
+ * (mode 1: g·by) or clamped (mode 2: to [−by, by]) and stored back when mode ≠ 0. Writes at out
+ * the segment's Σ(p_new − p_old)², Σp_new² and Σg² (of the clipped g; 0 when mode = 0), each summed
+ * from +0 in increasing index: src/engine/kernels.ts `sgdUpdate` in the same order.
+ */
+export function sgdUpdate(n: i32, p: usize, g: usize, lr: f64, mode: i32, by: f64, out: usize): void {
+  const neg = -lr;
+  const lo = -by;
+  let acc: f64 = 0;
+  let accP: f64 = 0;
+  let accC: f64 = 0;
+  const end = p + (<usize>n << 3);
+  if (mode == 0) {
+    for (; p < end; p += 8, g += 8) {
+      const old = load<f64>(p);
+      const q = old + neg * load<f64>(g);
+      store<f64>(p, q);
+      accP += q * q;
+      acc += (q - old) * (q - old);
+    }
+  } else if (mode == 1) {
+    for (; p < end; p += 8, g += 8) {
+      const x = load<f64>(g) * by;
+      store<f64>(g, x);
+      accC += x * x;
+      const old = load<f64>(p);
+      const q = old + neg * x;
+      store<f64>(p, q);
+      accP += q * q;
+      acc += (q - old) * (q - old);
+    }
+  } else {
+    for (; p < end; p += 8, g += 8) {
+      const x = min(by, max(lo, load<f64>(g)));
+      store<f64>(g, x);
+      accC += x * x;
+      const old = load<f64>(p);
+      const q = old + neg * x;
+      store<f64>(p, q);
+      accP += q * q;
+      acc += (q - old) * (q - old);
+    }
+  }
+  store<f64>(out, acc);
+  store<f64>(out, accP, 8);
+  store<f64>(out, accC, 16);
+}

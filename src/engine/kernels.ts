@@ -24,7 +24,28 @@ export interface Kernels {
   tanhBackward(n: number, src: Float64Array, out: Float64Array, dst: Float64Array): void;
   /** dst[j] = Σ_r x[r][j] over rows × cols, each summed from +0 in increasing r (a bias gradient). */
   columnSums(rows: number, cols: number, x: Float64Array, dst: Float64Array): void;
+  /**
+   * SGD over one parameter segment: p[i] ← p[i] + (−lr)·g[i] for i < n, where g[i] is first
+   * replaced by g[i]·by (mode SGD_SCALE) or by g[i] clamped to [−by, by] (mode SGD_CLAMP; NaN stays
+   * NaN). Writes out[0] = Σ(p_new − p_old)², out[1] = Σp_new², out[2] = Σg² of the clipped g (0 in
+   * mode SGD_PLAIN), each summed from +0 in increasing i.
+   */
+  sgdUpdate(
+    n: number,
+    p: Float64Array,
+    g: Float64Array,
+    lr: number,
+    mode: SgdMode,
+    by: number,
+    out: Float64Array,
+  ): void;
 }
+
+/** sgdUpdate's treatment of the gradient before the step: as is, scaled, clamped. */
+export type SgdMode = 0 | 1 | 2;
+export const SGD_PLAIN = 0;
+export const SGD_SCALE = 1;
+export const SGD_CLAMP = 2;
 
 // Register blocking: each inner loop produces a 2×4 block of C from 8 accumulators (then 2×2 and
 // 2×1 blocks for the last columns), so every load of A or B feeds several multiply-adds. Every
@@ -484,5 +505,45 @@ function columnSums(rows: number, cols: number, x: Float64Array, dst: Float64Arr
   for (let r = 0, o = 0; r < rows; r++, o += cols) for (let j = 0; j < cols; j++) dst[j] += x[o + j];
 }
 
+function sgdUpdate(
+  n: number,
+  p: Float64Array,
+  g: Float64Array,
+  lr: number,
+  mode: SgdMode,
+  by: number,
+  out: Float64Array,
+): void {
+  let acc = 0;
+  let accP = 0;
+  let accC = 0;
+  const lo = -by;
+  for (let i = 0; i < n; i++) {
+    let x = g[i];
+    if (mode !== SGD_PLAIN) {
+      x = mode === SGD_SCALE ? x * by : Math.min(by, Math.max(lo, x));
+      g[i] = x;
+      accC += x * x;
+    }
+    const old = p[i];
+    const q = old + -lr * x;
+    p[i] = q;
+    accP += q * q;
+    acc += (q - old) * (q - old);
+  }
+  out[0] = acc;
+  out[1] = accP;
+  out[2] = accC;
+}
+
 /** The pure-TypeScript reference kernels (register-blocked 2×4, 2×2, 2×1). */
-export const tsKernels: Kernels = { gemmNT, gemmNN, gemmTN, tanh: tanhArray, biasTanh, tanhBackward, columnSums };
+export const tsKernels: Kernels = {
+  gemmNT,
+  gemmNN,
+  gemmTN,
+  tanh: tanhArray,
+  biasTanh,
+  tanhBackward,
+  columnSums,
+  sgdUpdate,
+};

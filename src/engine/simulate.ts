@@ -7,6 +7,7 @@ import type { JobSpec } from '../contract/spec.js';
 import { type Backend, defaultBackend } from './backend.js';
 import { Batcher, baselineLoss, buildDataset, standardizeInputs } from './data.js';
 import { initParams } from './init.js';
+import { SGD_CLAMP, SGD_PLAIN, SGD_SCALE, type SgdMode } from './kernels.js';
 import { createModel, type Model } from './model.js';
 import { firstNonFinite, rootOf, roundF32, sumSq } from './ops.js';
 import { learningRateAt, scheduleOf } from './schedule.js';
@@ -38,9 +39,9 @@ function faultAt(
 }
 
 /** How updateF64 transforms each gradient first: not at all, g·fuseBy, or clamped to ±fuseBy. */
-const FUSE_NONE = 0;
-const FUSE_SCALE = 1;
-const FUSE_CLAMP = 2;
+const FUSE_NONE = SGD_PLAIN;
+const FUSE_SCALE = SGD_SCALE;
+const FUSE_CLAMP = SGD_CLAMP;
 
 type Clip = { kind: 'clip-norm'; value: number } | { kind: 'clip-value'; value: number };
 
@@ -80,6 +81,10 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
   const paramSq = new Float64Array(nSeg);
   const deltaSq = new Float64Array(nSeg);
   const clipSq = new Float64Array(nSeg);
+  const kernels = backend.kernels;
+  const paramSeg = segments.map((g) => params.subarray(g.offset, g.offset + g.length));
+  const gradSeg = segments.map((g) => grads.subarray(g.offset, g.offset + g.length));
+  const sums = new Float64Array(3);
   // Segments longest first, for fillSq's groups of four.
   const bySize = Int32Array.from(segments, (_, i) => i).sort((a, b) => segments[b].length - segments[a].length);
   const layerGradNorm = new Float64Array(names.length);
@@ -334,39 +339,10 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     const lo = -clamp;
     if (opt === 'sgd') {
       for (let s = 0; s < nSeg; s++) {
-        let acc = 0;
-        let accP = 0;
-        let accC = 0;
-        const end = segEnd[s];
-        if (fuseMode === FUSE_SCALE) {
-          for (let i = segOff[s]; i < end; i++) {
-            const g = grads[i] * scale;
-            grads[i] = g;
-            accC += g * g;
-            const old = params[i];
-            const p = old + -lr * g;
-            params[i] = p;
-            accP += p * p;
-            acc += (p - old) * (p - old);
-          }
-        } else {
-          for (let i = segOff[s]; i < end; i++) {
-            let g = grads[i];
-            if (fuseMode === FUSE_CLAMP) {
-              g = Math.min(clamp, Math.max(lo, g));
-              grads[i] = g;
-              accC += g * g;
-            }
-            const old = params[i];
-            const p = old + -lr * g;
-            params[i] = p;
-            accP += p * p;
-            acc += (p - old) * (p - old);
-          }
-        }
-        deltaSq[s] = acc;
-        paramSq[s] = accP;
-        if (clip) clipSq[s] = accC;
+        kernels.sgdUpdate(segEnd[s] - segOff[s], paramSeg[s], gradSeg[s], lr, fuseMode as SgdMode, fuseBy, sums);
+        deltaSq[s] = sums[0];
+        paramSq[s] = sums[1];
+        if (clip) clipSq[s] = sums[2];
       }
       return;
     }

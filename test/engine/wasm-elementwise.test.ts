@@ -4,7 +4,7 @@
 // specials included; and the TypeScript versions must be what they claim (checked against the
 // definitions written out here).
 import { describe, expect, it } from 'vitest';
-import { tsKernels } from '../../src/engine/kernels.js';
+import { SGD_CLAMP, SGD_PLAIN, SGD_SCALE, type SgdMode, tsKernels } from '../../src/engine/kernels.js';
 import { tanh } from '../../src/engine/math.js';
 import { createWasmBackend } from '../../src/engine/wasm/index.js';
 
@@ -149,4 +149,51 @@ describe('element-wise WebAssembly kernels', () => {
     tsKernels.columnSums(3, 20, x, ref);
     expect(same(s, ref)).toBe(true);
   });
+
+  it.each([1, 2, 15, 16, 17, 64, 4097])(
+    'sgdUpdate over %i elements equals the TypeScript kernel and the definition',
+    (n) => {
+      const next = rng(n * 17 + 1);
+      for (const mode of [SGD_PLAIN, SGD_SCALE, SGD_CLAMP] as SgdMode[]) {
+        const p = view(n);
+        const g = view(n);
+        for (let i = 0; i < n; i++) {
+          p[i] = (next() - 0.5) * 4;
+          g[i] = (next() - 0.5) * 2;
+        }
+        if (n > 5) {
+          g[3] = Number.NaN;
+          g[4] = -0;
+          p[5] = -0;
+        }
+        const p0 = p.slice();
+        const g0 = g.slice();
+        const pTs = p.slice();
+        const gTs = g.slice();
+        const lr = 0.01;
+        const by = mode === SGD_SCALE ? 0.37 : 0.3;
+        const out = new Float64Array(3);
+        const outTs = new Float64Array(3);
+        wasm.sgdUpdate(n, p, g, lr, mode, by, out);
+        tsKernels.sgdUpdate(n, pTs, gTs, lr, mode, by, outTs);
+        expect(same(p, pTs) && same(g, gTs) && same(out, outTs), `n=${n} mode=${mode}`).toBe(true);
+        // The definition: clip (or not), step, and three sums from +0 in increasing index.
+        let d = 0;
+        let q = 0;
+        let c = 0;
+        for (let i = 0; i < n; i++) {
+          let x = g0[i];
+          if (mode === SGD_SCALE) x *= by;
+          else if (mode === SGD_CLAMP) x = Math.min(by, Math.max(-by, x));
+          expect(Object.is(g[i], mode === SGD_PLAIN ? g0[i] : x)).toBe(true);
+          const np = p0[i] + -lr * x;
+          expect(Object.is(p[i], np)).toBe(true);
+          d += (np - p0[i]) * (np - p0[i]);
+          q += np * np;
+          if (mode !== SGD_PLAIN) c += x * x;
+        }
+        expect([out[0], out[1], out[2]]).toEqual([d, q, c]);
+      }
+    },
+  );
 });

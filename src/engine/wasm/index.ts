@@ -14,6 +14,7 @@ interface KernelExports {
   biasTanh(rows: number, cols: number, z: number, b: number, hasBias: number, dst: number): number;
   tanhBackward(n: number, src: number, out: number, dst: number): void;
   columnSums(rows: number, cols: number, x: number, dst: number): void;
+  sgdUpdate(n: number, p: number, g: number, lr: number, mode: number, by: number, out: number): void;
   gemmNN(m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   gemmTN(m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   gemmNT(
@@ -32,6 +33,8 @@ interface KernelExports {
 interface Instance extends KernelExports {
   buffer: ArrayBuffer;
   scratch: number;
+  /** The first three doubles of the scratch area, where sgdUpdate leaves its sums. */
+  sums: Float64Array;
 }
 
 const PAGE = 65536;
@@ -97,6 +100,15 @@ function makeKernels(minWork: number): WasmKernels {
       if (inst === undefined) return tsKernels.tanhBackward(n, src, out, dst);
       inst.tanhBackward(n, src.byteOffset, out.byteOffset, dst.byteOffset);
     },
+    sgdUpdate(n, p, g, lr, mode, by, out) {
+      const inst = n >= WASM_MIN_ELEMENTS ? find(p, g, p) : undefined;
+      if (inst === undefined) return tsKernels.sgdUpdate(n, p, g, lr, mode, by, out);
+      inst.sgdUpdate(n, p.byteOffset, g.byteOffset, lr, mode, by, inst.scratch);
+      const sums = inst.sums;
+      out[0] = sums[0];
+      out[1] = sums[1];
+      out[2] = sums[2];
+    },
     columnSums(rows, cols, x, dst) {
       const inst = rows * cols >= WASM_MIN_ELEMENTS ? find(x, x, dst) : undefined;
       if (inst === undefined) return tsKernels.columnSums(rows, cols, x, dst);
@@ -151,6 +163,7 @@ function createBuffer(bytes: number): ArrayBuffer {
     // Zeroed like a fresh memory; the scratch area needs no clearing (gemmNT writes before it reads).
     new Uint8Array(buffer, 0, scratch).fill(0);
     inst.scratch = scratch;
+    inst.sums = new Float64Array(buffer, scratch, 3);
     return buffer;
   }
   let memory: WebAssembly.Memory;
@@ -172,6 +185,8 @@ function createBuffer(bytes: number): ArrayBuffer {
     biasTanh: exports.biasTanh,
     tanhBackward: exports.tanhBackward,
     columnSums: exports.columnSums,
+    sgdUpdate: exports.sgdUpdate,
+    sums: new Float64Array(memory.buffer, scratch, 3),
   });
   return memory.buffer;
 }
