@@ -9,22 +9,26 @@
  *   npm run bench -- --repeats 3 --no-python --backends wasm
  *   npm run bench -- --memory          # also: a 100,000-step W2 run, bytes held by its series
  *   npm run bench -- --keep-openblas-env  # NumPy/PyTorch with OPENBLAS_CORETYPE/L2_SIZE as set here
+ *
+ * Backends: `default` (what simulate uses), `ts`, `wasm` and `fma` (the opt-in WebAssembly kernels
+ * with fused multiply-adds; this script enables relaxed SIMD for it, see src/engine/wasm/index.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import type { JobSpec } from '../src/contract/spec.js';
 import { type Backend, defaultBackend, type Series, simulate, tsBackend } from '../src/engine/index.js';
-import { createWasmBackend } from '../src/engine/wasm/index.js';
+import { createWasmBackend, fmaAvailable } from '../src/engine/wasm/index.js';
 import { WORKLOAD_NAMES, type WorkloadName, workloadSpec } from './workloads.js';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     repeats: { type: 'string', default: '5' },
-    backends: { type: 'string', default: 'default,ts,wasm' },
+    backends: { type: 'string', default: 'default,ts,wasm,fma' },
     'no-python': { type: 'boolean', default: false },
     memory: { type: 'boolean', default: false },
     'keep-openblas-env': { type: 'boolean', default: false },
@@ -66,9 +70,13 @@ function defaultName(): string {
   return defaultBackend() === tsBackend ? 'ts' : 'wasm';
 }
 
+// Node 20 runs relaxed SIMD (the FMA kernels) only behind this flag, set before the first FMA module compiles.
+setFlagsFromString('--experimental-wasm-relaxed-simd');
+
 function backendFor(name: string): Backend {
   if (name === 'ts') return tsBackend;
   if (name === 'wasm') return createWasmBackend();
+  if (name === 'fma') return createWasmBackend({ fma: true });
   return defaultBackend();
 }
 
@@ -180,7 +188,9 @@ function memoryRun(steps: number) {
 
 // ---- run
 
-const backends = [...new Set(opts.backends.split(',').map((b) => (b === 'default' ? defaultName() : b)))];
+const backends = [...new Set(opts.backends.split(',').map((b) => (b === 'default' ? defaultName() : b)))].filter(
+  (b) => b !== 'fma' || fmaAvailable(),
+);
 const withPython = pythonAvailable();
 const machine = { cpu: cpus()[0]?.model ?? 'unknown', nproc: availableParallelism(), node: process.version };
 let cpuModel = machine.cpu;
@@ -226,6 +236,8 @@ const table = workloads.map((w) => {
   const torch = rate(w, 'pytorch');
   if (ours !== undefined && numpy !== undefined) row['× numpy'] = fmt(ours / numpy, 2);
   if (ours !== undefined && torch !== undefined) row['× pytorch'] = fmt(ours / torch, 2);
+  const fused = rate(w, 'gradient-lab/fma');
+  if (fused !== undefined && numpy !== undefined) row['fma × numpy'] = fmt(fused / numpy, 2);
   const target = TARGETS[w];
   row.target = target === null ? 'report' : `≥ ${target}× numpy`;
   row.met = target === null || numpy === undefined || ours === undefined ? '—' : ours / numpy >= target ? 'yes' : 'no';

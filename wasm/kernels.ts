@@ -1,15 +1,26 @@
-// AssemblyScript source of the WebAssembly SIMD matrix-product kernels (src/engine/wasm).
-// Build: node scripts/build-wasm.mjs (asc --enable simd -O3), which regenerates
-// src/engine/wasm/kernels.generated.ts.
+// AssemblyScript source of the WebAssembly SIMD kernels (src/engine/wasm): the matrix products
+// and the element-wise passes of a training step. Build: npx tsx scripts/build-wasm.ts, which
+// compiles it twice (asc --enable simd -O3, and the same with --enable relaxed-simd for the
+// opt-in FMA module) and regenerates src/engine/wasm/kernels.generated.ts.
 //
 // Contract (shared with src/engine/kernels.ts, whose tsKernels is the reference): every element
-// of C is  s = Σ_p a(i,p)·b(p,j)  summed from +0 in increasing p, one rounding per multiply and per
-// add (WebAssembly never fuses them), then C = s or C = C + s. Blocking only changes which
-// elements are computed together, never that order, so these kernels are bit-identical to
-// tsKernels for every shape. Pointers are byte offsets into the imported memory; matrices are
-// row-major and must not overlap C.
+// of C is  s = Σ_p a(i,p)·b(p,j)  summed from +0 in increasing p, then C = s or C = C + s. In the
+// default module each multiply and each add is rounded (WebAssembly never fuses them), so these
+// kernels are bit-identical to tsKernels for every shape; blocking only changes which elements
+// are computed together, never that order. The FMA module fuses each multiply-add of a product
+// (see `mac`) and is not bit-identical, only deterministic on one machine. Pointers are byte
+// offsets into the imported memory; matrices are row-major and must not overlap C.
 
 const MR = 4; // rows of C per register tile: 4 rows × 4 columns = 8 f64x2 accumulators
+
+// c + x·y in the products. Built without relaxed SIMD (the default module): a multiply and an add,
+// each rounded, as above. Built with it (the opt-in FMA module, see src/engine/wasm/index.ts):
+// f64x2.relaxed_madd, which V8 compiles to a fused multiply-add (one rounding) on CPUs that have
+// one, and to the two roundings elsewhere; the order of the sums is the same either way.
+@inline function mac(c: v128, x: v128, y: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(x, y, c);
+  return f64x2.add(c, f64x2.mul(x, y));
+}
 
 // ---- register tiles: C[rows × cols] at pc (row stride ldc bytes) from k products.
 // A element (r, p) is at pa + r·sai + p·sap; B element (p, j) at pb + p·ldb + j·8.
@@ -34,17 +45,17 @@ function tile4x4(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usiz
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let x = v128.load64_splat(a0);
-    c00 = f64x2.add(c00, f64x2.mul(x, b0));
-    c01 = f64x2.add(c01, f64x2.mul(x, b1));
+    c00 = mac(c00, x, b0);
+    c01 = mac(c01, x, b1);
     x = v128.load64_splat(a0 + a1);
-    c10 = f64x2.add(c10, f64x2.mul(x, b0));
-    c11 = f64x2.add(c11, f64x2.mul(x, b1));
+    c10 = mac(c10, x, b0);
+    c11 = mac(c11, x, b1);
     x = v128.load64_splat(a0 + a2);
-    c20 = f64x2.add(c20, f64x2.mul(x, b0));
-    c21 = f64x2.add(c21, f64x2.mul(x, b1));
+    c20 = mac(c20, x, b0);
+    c21 = mac(c21, x, b1);
     x = v128.load64_splat(a0 + a3);
-    c30 = f64x2.add(c30, f64x2.mul(x, b0));
-    c31 = f64x2.add(c31, f64x2.mul(x, b1));
+    c30 = mac(c30, x, b0);
+    c31 = mac(c31, x, b1);
     a0 += sap;
     b += ldb;
   }
@@ -68,10 +79,10 @@ function tile4x2(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usiz
   let b = pb;
   for (let p = 0; p < k; p++) {
     const b0 = v128.load(b);
-    c0 = f64x2.add(c0, f64x2.mul(v128.load64_splat(a0), b0));
-    c1 = f64x2.add(c1, f64x2.mul(v128.load64_splat(a0 + a1), b0));
-    c2 = f64x2.add(c2, f64x2.mul(v128.load64_splat(a0 + a2), b0));
-    c3 = f64x2.add(c3, f64x2.mul(v128.load64_splat(a0 + a3), b0));
+    c0 = mac(c0, v128.load64_splat(a0), b0);
+    c1 = mac(c1, v128.load64_splat(a0 + a1), b0);
+    c2 = mac(c2, v128.load64_splat(a0 + a2), b0);
+    c3 = mac(c3, v128.load64_splat(a0 + a3), b0);
     a0 += sap;
     b += ldb;
   }
@@ -91,8 +102,8 @@ function tile4x1(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usiz
     const y = v128.load64_splat(b);
     const x01 = f64x2.replace_lane(v128.load64_splat(a0), 1, load<f64>(a0 + a1));
     const x23 = f64x2.replace_lane(v128.load64_splat(a0 + a2), 1, load<f64>(a0 + a3));
-    c01 = f64x2.add(c01, f64x2.mul(x01, y));
-    c23 = f64x2.add(c23, f64x2.mul(x23, y));
+    c01 = mac(c01, x01, y);
+    c23 = mac(c23, x23, y);
     a0 += sap;
     b += ldb;
   }
@@ -111,11 +122,11 @@ function tile2x4(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usiz
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let x = v128.load64_splat(a0);
-    c00 = f64x2.add(c00, f64x2.mul(x, b0));
-    c01 = f64x2.add(c01, f64x2.mul(x, b1));
+    c00 = mac(c00, x, b0);
+    c01 = mac(c01, x, b1);
     x = v128.load64_splat(a0 + sai);
-    c10 = f64x2.add(c10, f64x2.mul(x, b0));
-    c11 = f64x2.add(c11, f64x2.mul(x, b1));
+    c10 = mac(c10, x, b0);
+    c11 = mac(c11, x, b1);
     a0 += sap;
     b += ldb;
   }
@@ -131,8 +142,8 @@ function tile2x2(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usiz
   let b = pb;
   for (let p = 0; p < k; p++) {
     const b0 = v128.load(b);
-    c0 = f64x2.add(c0, f64x2.mul(v128.load64_splat(a0), b0));
-    c1 = f64x2.add(c1, f64x2.mul(v128.load64_splat(a0 + sai), b0));
+    c0 = mac(c0, v128.load64_splat(a0), b0);
+    c1 = mac(c1, v128.load64_splat(a0 + sai), b0);
     a0 += sap;
     b += ldb;
   }
@@ -146,7 +157,7 @@ function tile2x1(k: i32, pa: usize, sai: usize, sap: usize, pb: usize, ldb: usiz
   let b = pb;
   for (let p = 0; p < k; p++) {
     const x01 = f64x2.replace_lane(v128.load64_splat(a0), 1, load<f64>(a0 + sai));
-    c01 = f64x2.add(c01, f64x2.mul(x01, v128.load64_splat(b)));
+    c01 = mac(c01, x01, v128.load64_splat(b));
     a0 += sap;
     b += ldb;
   }
@@ -160,8 +171,8 @@ function tile1x4(k: i32, pa: usize, sap: usize, pb: usize, ldb: usize, pc: usize
   let b = pb;
   for (let p = 0; p < k; p++) {
     const x = v128.load64_splat(a0);
-    c0 = f64x2.add(c0, f64x2.mul(x, v128.load(b)));
-    c1 = f64x2.add(c1, f64x2.mul(x, v128.load(b, 16)));
+    c0 = mac(c0, x, v128.load(b));
+    c1 = mac(c1, x, v128.load(b, 16));
     a0 += sap;
     b += ldb;
   }
@@ -174,7 +185,7 @@ function tile1x2(k: i32, pa: usize, sap: usize, pb: usize, ldb: usize, pc: usize
   let a0 = pa;
   let b = pb;
   for (let p = 0; p < k; p++) {
-    c0 = f64x2.add(c0, f64x2.mul(v128.load64_splat(a0), v128.load(b)));
+    c0 = mac(c0, v128.load64_splat(a0), v128.load(b));
     a0 += sap;
     b += ldb;
   }
@@ -307,16 +318,16 @@ const C13: f64 = 1.0 / 6227020800;
 }
 
 @inline function madd(a: v128, b: v128, c: f64): v128 {
-  // a + b·c, rounded twice as JavaScript does
-  return f64x2.add(a, f64x2.mul(b, sp(c)));
+  // a + b·c: rounded twice as JavaScript does, or fused in the FMA module (see `mac`)
+  return mac(a, b, sp(c));
 }
 
 @inline function tanh2(x: v128): v128 {
   const ax = f64x2.abs(x);
   const u = f64x2.mul(sp(-2), ax);
-  // JavaScript's `| 0` truncates toward zero; lanes where it would wrap (|x| > 1e9) are replaced below.
-  const ki = i32x4.trunc_sat_f64x2_s_zero(f64x2.sub(sp(0.5), f64x2.mul(u, sp(INV_LN2))));
-  const k = f64x2.convert_low_i32x4_s(ki);
+  // k = (0.5 − u/ln2) | 0 as JavaScript computes it: the operand is ≥ 0.5, so `| 0` is floor, and
+  // exact as a double (lanes with |x| > 20 or NaN, where it could wrap, are replaced below).
+  const k = f64x2.floor(f64x2.sub(sp(0.5), f64x2.mul(u, sp(INV_LN2))));
   const r = f64x2.add(f64x2.add(u, f64x2.mul(k, sp(LN2_HI))), f64x2.mul(k, sp(LN2_LO)));
   const r2 = f64x2.mul(r, r);
   const r4 = f64x2.mul(r2, r2);
@@ -324,13 +335,15 @@ const C13: f64 = 1.0 / 6227020800;
   const mid = f64x2.add(f64x2.add(madd(sp(C5), r, C6), f64x2.mul(r2, madd(sp(C7), r, C8))), f64x2.mul(r4, hi));
   const poly = f64x2.add(f64x2.add(madd(sp(1), r, C2), f64x2.mul(r2, madd(sp(C3), r, C4))), f64x2.mul(r4, mid));
   const p = f64x2.mul(r, poly);
-  // 2^−k from its bits: exact for the 0 ≤ k ≤ 58 that |x| ≤ 20 gives.
-  const s = i64x2.shl(i64x2.sub(i64x2.splat(1023), i64x2.extend_low_i32x4_s(ki)), 52);
+  // 2^−k from its bits, exact for the 0 ≤ k ≤ 58 that |x| ≤ 20 gives: 2^52 + (1023 − k) is exact,
+  // and its bits shifted left by 52 leave (1023 − k) << 52.
+  const s = i64x2.shl(f64x2.add(f64x2.sub(sp(1023), k), sp(4503599627370496)), 52);
   const m = f64x2.add(f64x2.mul(s, p), f64x2.sub(s, sp(1)));
-  const t = f64x2.div(f64x2.neg(m), f64x2.add(m, sp(2)));
-  const negative = f64x2.lt(x, sp(0));
-  let y = v128.bitselect(f64x2.neg(t), t, negative);
-  y = v128.bitselect(v128.bitselect(sp(-1), sp(1), negative), y, f64x2.gt(ax, sp(20)));
+  // q = m/(m + 2) = −t. Negating is flipping the sign bit, so the result −sign(x)·q (t for x ≥ 0
+  // or NaN, −t for x < 0) is q with its sign bit flipped where x < 0 is false; beyond 20 the same
+  // flip turns −1 into ±1.
+  const q = v128.bitselect(sp(-1), f64x2.div(m, f64x2.add(m, sp(2))), f64x2.gt(ax, sp(20)));
+  const y = v128.xor(q, v128.andnot(sp(-0.0), f64x2.lt(x, sp(0))));
   return v128.bitselect(x, y, f64x2.eq(ax, sp(0)));
 }
 

@@ -6,12 +6,14 @@
 // training amplify those last-bit differences a little). In float32, 5e-6 relative (observed
 // ≤ 7e-7): both round every tensor to float32 (ulp 6e-8), but PyTorch also sums its products in
 // float32 while the engine's kernels sum in float64 and round once. Every case runs on both
-// backends: the TypeScript kernels, and the WebAssembly ones with no small-size fallback.
+// backends: the TypeScript kernels, the WebAssembly ones with no small-size fallback, and the
+// opt-in FMA WebAssembly kernels (fused multiply-adds: other last bits, the same tolerance).
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import type { JobSpecInput } from '../../src/contract/spec.js';
 import { type Backend, simulate, tsBackend } from '../../src/engine/index.js';
-import { createWasmBackend } from '../../src/engine/wasm/index.js';
+import { createWasmBackend, fmaAvailable } from '../../src/engine/wasm/index.js';
 import { parse } from './helpers.js';
 
 interface Reference {
@@ -37,7 +39,14 @@ function close(actual: number, expected: number, what: string) {
   expect(err, `${what}: engine ${actual}, torch ${expected}`).toBeLessThanOrEqual(tol);
 }
 
+// Node 20 accepts relaxed SIMD (the FMA kernels) only behind this flag; later versions by default.
+setFlagsFromString('--experimental-wasm-relaxed-simd');
 const backends: Record<string, Backend> = { ts: tsBackend, wasm: createWasmBackend({ minWork: 0 }) };
+if (fmaAvailable()) backends.fma = createWasmBackend({ minWork: 0, fma: true });
+
+it('runs the FMA kernels here (Node accepts relaxed SIMD once the flag is set)', () => {
+  expect(fmaAvailable()).toBe(true);
+});
 
 describe('agreement with PyTorch', () => {
   it.each(cases.flatMap((c, i) => Object.keys(backends).map((backend) => [c.name, backend, i] as const)))(
