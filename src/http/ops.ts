@@ -117,6 +117,19 @@ function serviceRegistry(service: JobService): Registry {
       }
     },
   });
+  let tasksSeen = 0;
+  new Counter({
+    name: `${PREFIX}worker_tasks_total`,
+    help: 'Tasks handed to the worker pool since the process started (small jobs share a task).',
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (s && s.tasksStarted > tasksSeen) {
+        this.inc(s.tasksStarted - tasksSeen);
+        tasksSeen = s.tasksStarted;
+      }
+    },
+  });
   return registry;
 }
 

@@ -21,22 +21,48 @@ export function rowWidth(shape: RowShape): number {
   return 1 + SCALAR_COLUMNS.length + 3 * shape.layerCount + shape.hiddenLength;
 }
 
-export interface WorkerTask {
+/** One job of a task: its spec and the most records it can make (engine `estimateWork().records`). */
+export interface WorkerJob {
   spec: JobSpec;
-  port: MessagePort;
-  /** Int32Array over a SharedArrayBuffer: non-zero asks the run to stop between steps. */
-  stop: Int32Array;
-  /** The most records the run can make (engine `estimateWork().records`). */
   maxRecords: number;
 }
 
-export interface WorkerResult {
-  status: 'completed' | 'stopped';
-  summary: Summary;
+/**
+ * A task is a batch of jobs that one worker runs one after another (small jobs travel together so
+ * that a thread never waits on the main thread between them; a large job travels alone).
+ */
+export interface WorkerTask {
+  jobs: WorkerJob[];
+  port: MessagePort;
+  /**
+   * Int32Array over a SharedArrayBuffer of 1 + jobs.length slots. Slot 0 non-zero: hand back the
+   * jobs not started yet (another lane has work waiting). Slot 1 + j non-zero: job j stops between
+   * steps, or is skipped if it has not started.
+   */
+  flags: Int32Array;
 }
 
+/** Flag slot of job j in WorkerTask.flags. */
+export const stopSlot = (j: number): number => 1 + j;
+export const YIELD_SLOT = 0;
+
+/** What a task returns: how many of its jobs it reported as ended, skipped or failed. */
+export interface WorkerResult {
+  reported: number;
+}
+
+/** Every message names the job it is about by its index `j` in the task. */
 export type WorkerMessage =
-  | ({ t: 'shape' } & RowShape)
-  | { t: 'batch'; n: number; rows: Float64Array }
-  | { t: 'nonfinite'; info: NonFiniteInfo }
-  | { t: 'end' };
+  | { t: 'start'; j: number }
+  | ({ t: 'shape'; j: number } & RowShape)
+  | { t: 'batch'; j: number; n: number; rows: Float64Array }
+  | { t: 'nonfinite'; j: number; info: NonFiniteInfo }
+  | { t: 'end'; j: number; status: 'completed' | 'stopped'; summary: Summary }
+  /** The job threw inside the worker (the thread lives on; the batch goes on). */
+  | { t: 'fail'; j: number; message: string }
+  /** The job's stop flag was set before it started: it never ran. */
+  | { t: 'skip'; j: number }
+  /** Jobs j, j + 1, … were not started and go back to the queue. */
+  | { t: 'yield'; j: number }
+  /** The task's last message (j = −1). */
+  | { t: 'fin'; j: number };

@@ -37,6 +37,33 @@ export class FairQueue<T extends { id: string }> {
     this.count++;
   }
 
+  /** The job shift() would return next, left in place. */
+  peek(): T | undefined {
+    if (this.count === 0) return undefined;
+    const lane = this.ring[this.turn];
+    return lane.items[lane.head];
+  }
+
+  /**
+   * Puts a job back at the head of its lane (a worker handed it back unstarted); a lane that was
+   * empty is served next, as in push.
+   */
+  unshift(item: T, lane: string = SINGLE_LANE): void {
+    const l = this.lanes.get(lane);
+    if (!l) {
+      this.push(item, lane);
+      return;
+    }
+    if (l.head > 0) l.items[--l.head] = item;
+    else l.items.unshift(item);
+    this.count++;
+  }
+
+  /** Whether any job of this lane is waiting. */
+  has(lane: string): boolean {
+    return this.lanes.has(lane);
+  }
+
   shift(): T | undefined {
     if (this.count === 0) return undefined;
     const lane = this.ring[this.turn];

@@ -14,7 +14,7 @@ import { JobLog } from './event-log.js';
 import { newId } from './ids.js';
 import { EndedLogCache } from './log-cache.js';
 import { createPool } from './pool.js';
-import type { WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
+import { stopSlot, type WorkerMessage, type WorkerResult, type WorkerTask, YIELD_SLOT } from './protocol.js';
 import { FairQueue, SINGLE_LANE } from './queue.js';
 import { ENDED, emptyCounts, type JobStore, type StoredJob } from './store/types.js';
 import { Telemetry } from './telemetry.js';
@@ -37,18 +37,52 @@ interface LiveJob {
   lane: string;
   log: JobLog;
   logger: Logger;
-  stop: Int32Array | null;
-  abort: AbortController | null;
+  /** The task carrying the job while it sits in a worker (started or not), else null. */
+  task: RunningTask | null;
+  /** Index of the job in its task. */
+  slot: number;
+  /** The worker reported the job's start. */
+  started: boolean;
   cancelRequested: boolean;
   /** close() is handing the job back to the queue for the next start. */
   requeue: boolean;
-  /** Settles when a started run has been finalized. */
+  /** Settles when a dispatched job has been finalized or has come back to the queue. */
   settled: Promise<void> | null;
+  settle: (() => void) | null;
   /** The most records the run can make (engine estimate). */
   maxRecords: number;
+  /** Estimated work (engine estimate), which decides whether the job may share a task. */
+  flops: number;
 }
 
-type RunOutcome = { ok: true; result: WorkerResult } | { ok: false; error: unknown };
+/** A task in a worker: jobs run one after another; see protocol.ts. */
+interface RunningTask {
+  jobs: LiveJob[];
+  flags: Int32Array;
+  abort: AbortController;
+  /** Jobs of the task not yet finalized (ended, failed, skipped or handed back). */
+  open: Set<LiveJob>;
+  /** Finalizations in progress (store writes), awaited before the task counts as done. */
+  finishing: Promise<void>[];
+}
+
+/**
+ * Small jobs share a task: a worker then goes from one to the next without waiting for the main
+ * thread, and the pool's per-task cost is paid once. A job is small when its estimated work is at
+ * most SMALL_JOB_FLOPS (≈ 15 ms of engine time; W1 is 2.9e7); a task takes at most
+ * MAX_TASK_JOBS jobs and TASK_FLOPS of work, and never more than its share of the queue, so
+ * both workers stay busy to the end. A task hands back its unstarted jobs as soon as another lane
+ * gets work, so batching never delays a single job behind a sweep (docs/runtime.md).
+ */
+const SMALL_JOB_FLOPS = 1e8;
+const TASK_FLOPS = 2e8;
+const MAX_TASK_JOBS = 64;
+/** After a task settles, how long its port may take to deliver the last messages (a safety net). */
+const PORT_DRAIN_MS = 2000;
+
+type RunOutcome =
+  | { ok: true; result: { status: 'completed' | 'stopped'; summary: Summary } }
+  | { ok: false; error: unknown };
 
 const DEFAULT_CANCEL_GRACE_MS = 2000;
 const ENDED_CACHE_BYTES = 64 * 2 ** 20;
@@ -57,7 +91,11 @@ const RETENTION_SWEEP_MS = 60_000;
 export class EmbeddedJobService implements JobService {
   private readonly live = new Map<string, LiveJob>();
   private readonly queue = new FairQueue<LiveJob>();
+  /** Jobs that have started and not ended. */
   private readonly running = new Set<LiveJob>();
+  /** Jobs handed to a worker (in a task, started or not) and not yet finalized. */
+  private readonly dispatched = new Set<LiveJob>();
+  private readonly tasks = new Set<RunningTask>();
   private readonly counts = emptyCounts();
   private readonly endedLogs = new EndedLogCache(ENDED_CACHE_BYTES);
   private readonly endListeners = new Set<(job: JobRecord) => void>();
@@ -66,6 +104,7 @@ export class EmbeddedJobService implements JobService {
   private readonly cancelGraceMs: number;
   private reserved = 0;
   private stepsComputed = 0;
+  private tasksStarted = 0;
   private draining = false;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -162,6 +201,7 @@ export class EmbeddedJobService implements JobService {
     this.live.set(job.id, live);
     this.counts.queued++;
     this.queue.push(live, live.lane);
+    this.yieldTo(live.lane);
     live.logger.debug('job queued');
     const record = this.liveRecord(live);
     this.dispatch();
@@ -253,10 +293,11 @@ export class EmbeddedJobService implements JobService {
 
   stats(): RuntimeStats {
     return {
-      queued: this.queue.size,
+      queued: this.counts.queued,
       running: this.running.size,
       byStatus: { ...this.counts },
       stepsComputed: this.stepsComputed,
+      tasksStarted: this.tasksStarted,
       workers: this.config.workers,
     };
   }
@@ -286,6 +327,8 @@ export class EmbeddedJobService implements JobService {
   private async shutDown(graceMs: number): Promise<void> {
     if (this.closed) return;
     this.draining = true;
+    // Jobs waiting in a task go back to the queue (and stay queued in the store): only started ones finish.
+    for (const task of this.tasks) Atomics.store(task.flags, YIELD_SLOT, 1);
     if (this.running.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -296,8 +339,8 @@ export class EmbeddedJobService implements JobService {
       ]);
       clearTimeout(timer);
     }
-    // Whatever is still running goes back to the queue, in the store, for the next start.
-    const handBack = [...this.running];
+    // Whatever is still in a worker goes back to the queue, in the store, for the next start.
+    const handBack = [...this.dispatched];
     for (const live of handBack) this.requestStop(live, 'requeue');
     await Promise.all(handBack.map((j) => j.settled));
     this.closed = true;
@@ -322,18 +365,22 @@ export class EmbeddedJobService implements JobService {
   }
 
   private makeLive(job: StoredJob): LiveJob {
+    const work = estimateWork(job.spec);
     return {
       id: job.id,
       job,
       lane: job.sweepId === null ? SINGLE_LANE : `sweep:${job.sweepId}`,
       log: new JobLog(),
       logger: this.log.child({ jobId: job.id }),
-      stop: null,
-      abort: null,
+      task: null,
+      slot: 0,
+      started: false,
       cancelRequested: false,
       requeue: false,
       settled: null,
-      maxRecords: estimateWork(job.spec).records,
+      settle: null,
+      maxRecords: work.records,
+      flops: work.flops,
     };
   }
 
@@ -348,54 +395,218 @@ export class EmbeddedJobService implements JobService {
   }
 
   private dispatch(): void {
-    while (!this.draining && this.running.size < this.config.workers && this.queue.size > 0) {
-      const live = this.queue.shift()!;
-      this.running.add(live);
-      live.settled = this.run(live);
+    while (!this.draining && this.tasks.size < this.config.workers && this.queue.size > 0) {
+      const free = this.config.workers - this.tasks.size;
+      const first = this.queue.shift()!;
+      const jobs = [first];
+      if (first.flops <= SMALL_JOB_FLOPS) {
+        // At most this task's share of what waits, so that no worker idles while another has a long list.
+        const share = Math.min(MAX_TASK_JOBS, Math.ceil((this.queue.size + 1) / free));
+        let work = first.flops;
+        for (let next = this.queue.peek(); next && jobs.length < share; next = this.queue.peek()) {
+          if (next.flops > SMALL_JOB_FLOPS || work + next.flops > TASK_FLOPS) break;
+          jobs.push(this.queue.shift()!);
+          work += next.flops;
+        }
+      }
+      this.startTask(jobs);
+    }
+  }
+
+  /** Work arrived in `lane`: tasks holding unstarted jobs of other lanes only hand them back, so the lane gets its turn. */
+  private yieldTo(lane: string): void {
+    if (this.tasks.size < this.config.workers) return;
+    for (const task of this.tasks) {
+      let others = false;
+      for (const live of task.open) {
+        if (live.started) continue;
+        if (live.lane === lane) {
+          others = false;
+          break;
+        }
+        others = true;
+      }
+      if (others) Atomics.store(task.flags, YIELD_SLOT, 1);
     }
   }
 
   private requestStop(live: LiveJob, why: 'cancel' | 'requeue'): void {
     if (why === 'cancel') live.cancelRequested = true;
     else live.requeue = true;
-    if (!live.stop || !live.abort) return;
-    Atomics.store(live.stop, 0, 1);
-    const abort = live.abort;
+    const task = live.task;
+    if (!task) return;
+    Atomics.store(task.flags, stopSlot(live.slot), 1);
+    // An unstarted job is skipped when the worker reaches it; only a started one can hang its thread.
+    if (!live.started) return;
     // The engine checks the flag between steps; a step that never ends loses its thread instead.
     const timer = setTimeout(
-      () => abort.abort(new Error('stopped: the run did not stop between steps in time')),
+      () => task.abort.abort(new Error('stopped: the run did not stop between steps in time')),
       this.cancelGraceMs,
     );
     live.settled?.finally(() => clearTimeout(timer));
   }
 
-  private async run(live: LiveJob): Promise<void> {
-    const { job, log } = live;
+  private startTask(jobs: LiveJob[]): void {
+    const task: RunningTask = {
+      jobs,
+      flags: new Int32Array(new SharedArrayBuffer(4 * (1 + jobs.length))),
+      abort: new AbortController(),
+      open: new Set(jobs),
+      finishing: [],
+    };
+    jobs.forEach((live, slot) => {
+      live.task = task;
+      live.slot = slot;
+      live.started = false;
+      live.settled = new Promise<void>((resolve) => {
+        live.settle = resolve;
+      });
+      this.dispatched.add(live);
+    });
+    this.tasks.add(task);
+    this.tasksStarted++;
+    // The first job starts at once (the worker never skips nor hands back job 0): it is running now.
+    this.markStarted(jobs[0]);
+    void this.runTask(task);
+  }
+
+  /** Runs a task to its end: every job in it is finalized, or back in the queue, when this settles. */
+  private async runTask(task: RunningTask): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    // The worker's last message is `fin`; a thread that died closes the port instead. Either way,
+    // every message of the task has arrived then, and none is lost to a race with the task's promise.
+    let portDrained!: () => void;
+    const portDone = new Promise<void>((resolve) => {
+      portDrained = resolve;
+    });
+    port1.once('close', () => portDrained());
+    port1.on('message', (msg: WorkerMessage) => {
+      if (msg.t === 'fin') portDrained();
+      else this.onWorkerMessage(task, msg);
+    });
+    let failure: unknown = null;
+    try {
+      await this.pool.run(
+        {
+          jobs: task.jobs.map((l) => ({ spec: l.job.spec, maxRecords: l.maxRecords })),
+          port: port2,
+          flags: task.flags,
+        },
+        { transferList: [port2], signal: task.abort.signal },
+      );
+    } catch (error) {
+      failure = error;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([portDone, new Promise((r) => (timer = setTimeout(r, PORT_DRAIN_MS)))]);
+    clearTimeout(timer);
+    port1.close();
+    this.tasks.delete(task);
+    if (this.closed) {
+      // Abandoned: a dead process writes nothing.
+      for (const live of task.open) live.settle?.();
+      return;
+    }
+    // Jobs the worker never reported: the started one was running when the task failed; the others never ran.
+    for (const live of [...task.open].reverse()) {
+      if (live.started) {
+        this.running.delete(live);
+        this.counts.running--;
+        task.finishing.push(
+          this.finalize(live, { ok: false, error: failure ?? new Error('the worker ended the task early') }),
+        );
+      } else {
+        this.unstarted(task, live);
+      }
+    }
+    // The next task takes the thread while this one's ends are being stored: no worker waits on the store.
+    this.dispatch();
+    await Promise.all(task.finishing);
+    this.dispatch();
+  }
+
+  private onWorkerMessage(task: RunningTask, msg: WorkerMessage): void {
+    const live = task.jobs[msg.j];
+    if (!live) return;
+    const { log } = live;
+    switch (msg.t) {
+      case 'start':
+        if (!live.started) this.markStarted(live);
+        break;
+      case 'shape':
+        log.telemetry = new Telemetry(msg, live.maxRecords);
+        break;
+      case 'batch': {
+        const before = log.telemetry.lastStep();
+        log.telemetry.append(msg.rows, msg.n);
+        this.stepsComputed += log.telemetry.lastStep() - before;
+        log.notify();
+        break;
+      }
+      case 'nonfinite':
+        log.nonFinite = { info: msg.info, afterRecord: log.telemetry.length - 1 };
+        log.notify();
+        break;
+      case 'end':
+      case 'fail': {
+        this.running.delete(live);
+        this.counts.running--;
+        const outcome: RunOutcome =
+          msg.t === 'end'
+            ? { ok: true, result: { status: msg.status, summary: msg.summary } }
+            : { ok: false, error: new Error(msg.message) };
+        task.finishing.push(this.finalize(live, outcome));
+        break;
+      }
+      case 'skip':
+        this.unstarted(task, live);
+        break;
+      case 'yield':
+        for (let j = task.jobs.length - 1; j >= msg.j; j--) {
+          const back = task.jobs[j];
+          if (task.open.has(back)) this.unstarted(task, back);
+        }
+        break;
+    }
+  }
+
+  private markStarted(live: LiveJob): void {
+    const { job } = live;
+    live.started = true;
     job.status = 'running';
     job.startedAt = new Date().toISOString();
     this.counts.queued--;
     this.counts.running++;
-    live.stop = new Int32Array(new SharedArrayBuffer(4));
-    live.abort = new AbortController();
+    this.running.add(live);
     live.logger.debug('job started');
-
     // The thread starts at once; the store learns of it meanwhile. Should that write fail, the store
     // still says queued, which a restart treats the same way (the job runs again).
     this.store
       .setRunning(job.id, job.startedAt)
       .catch((err: unknown) => live.logger.error({ err }, 'could not mark the job running in the store'));
-    let outcome: RunOutcome;
-    try {
-      outcome = await this.execute(live);
-    } catch (error) {
-      outcome = { ok: false, error };
-    }
-    this.running.delete(live);
-    this.counts.running--;
-    if (this.closed && !live.requeue) return; // abandoned: a dead process writes nothing
-    // The next job takes the thread while this one's end is being stored: no worker waits on the store.
-    this.dispatch();
+  }
 
+  /** A job of the task that never started: cancelled, left queued for the next start, or back in the queue. */
+  private unstarted(task: RunningTask, live: LiveJob): void {
+    task.open.delete(live);
+    this.dispatched.delete(live);
+    live.task = null;
+    const settle = live.settle;
+    live.settle = null;
+    if (live.cancelRequested) {
+      task.finishing.push(this.end(live, 'cancelled', null, null).finally(() => settle?.()));
+      return;
+    }
+    if (!live.requeue && !this.closed) this.queue.unshift(live, live.lane);
+    settle?.();
+  }
+
+  /** A started job's run is over: store its end (or hand it back), then let waiters go. */
+  private async finalize(live: LiveJob, outcome: RunOutcome): Promise<void> {
+    const task = live.task!;
+    task.open.delete(live);
+    this.dispatched.delete(live);
+    live.task = null;
     try {
       // A run that completed before it saw the stop flag simply ends; its result stands.
       if (live.requeue && !(outcome.ok && outcome.result.status === 'completed')) {
@@ -413,54 +624,9 @@ export class EmbeddedJobService implements JobService {
     } catch (err) {
       live.logger.error({ err }, 'could not record the end of a job');
     }
-    log.notify();
-    this.dispatch();
-  }
-
-  /** Runs the task and collects its records; resolves when both the result and the port's final message are in. */
-  private execute(live: LiveJob): Promise<RunOutcome> {
-    const { port1, port2 } = new MessageChannel();
-    const { log } = live;
-    let endSeen!: () => void;
-    const ended = new Promise<void>((resolve) => {
-      endSeen = resolve;
-    });
-    port1.on('message', (msg: WorkerMessage) => {
-      switch (msg.t) {
-        case 'shape':
-          log.telemetry = new Telemetry(msg, live.maxRecords);
-          break;
-        case 'batch': {
-          const before = log.telemetry.lastStep();
-          log.telemetry.append(msg.rows, msg.n);
-          this.stepsComputed += log.telemetry.lastStep() - before;
-          log.notify();
-          break;
-        }
-        case 'nonfinite':
-          log.nonFinite = { info: msg.info, afterRecord: log.telemetry.length - 1 };
-          log.notify();
-          break;
-        case 'end':
-          endSeen();
-          break;
-      }
-    });
-    const task = this.pool.run(
-      { spec: live.job.spec, port: port2, stop: live.stop!, maxRecords: live.maxRecords },
-      { transferList: [port2], signal: live.abort!.signal },
-    );
-    return task.then(
-      async (result) => {
-        await ended;
-        port1.close();
-        return { ok: true as const, result };
-      },
-      (error: unknown) => {
-        port1.close();
-        return { ok: false as const, error };
-      },
-    );
+    live.log.notify();
+    live.settle?.();
+    live.settle = null;
   }
 
   private async end(live: LiveJob, status: EndStatus, summary: Summary | null, error: string | null): Promise<void> {
@@ -494,7 +660,9 @@ export class EmbeddedJobService implements JobService {
     // Subscribers keep the log; the map lets go so an ended job costs nothing here.
     this.live.delete(job.id);
     log.notify();
-    live.logger.info({ status, outcome: summary?.outcome, error }, 'job ended');
+    // A sweep's cells end by the thousand: the sweep logs its own start and end at info, its cells at debug.
+    const level = job.sweepId === null || status === 'failed' ? 'info' : 'debug';
+    live.logger[level]({ status, outcome: summary?.outcome, error }, 'job ended');
     const record = storedRecord(job);
     for (const listener of this.endListeners) {
       try {

@@ -76,6 +76,8 @@ export interface RuntimeStats {
   running: number;
   byStatus: Record<JobStatus, number>;
   stepsComputed: number;
+  /** Worker tasks started since the process started; small jobs share one (jobs ended ÷ tasks = jobs per task). */
+  tasksStarted: number;
   workers: number;
 }
 

@@ -20,6 +20,8 @@ describe('stats, readiness and schema', () => {
       running: 0,
       byStatus: { queued: 0, running: 0, succeeded: 2, failed: 0, cancelled: 0 },
       stepsComputed: 40,
+      // Each job came alone (a free worker took it at once): one task each.
+      tasksStarted: 2,
       workers: 2,
     });
     await rt.close();

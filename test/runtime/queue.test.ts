@@ -54,4 +54,22 @@ describe('FairQueue', () => {
     q.push(item('j2'));
     expect(drain(q)).toEqual(['j2']);
   });
+  it('peeks without taking, and puts handed-back jobs at the head of their lane', () => {
+    const q = new FairQueue<{ id: string }>();
+    for (const id of ['a', 'b', 'c', 'd']) q.push(item(id), 'sweep:s');
+    expect(q.peek()?.id).toBe('a');
+    const taken = [q.shift()!, q.shift()!, q.shift()!];
+    expect(q.has('sweep:s')).toBe(true);
+    // A worker hands back b and c unstarted, last first: the lane's order is restored.
+    q.unshift(taken[2], 'sweep:s');
+    q.unshift(taken[1], 'sweep:s');
+    expect(q.size).toBe(3);
+    expect(drain(q)).toEqual(['b', 'c', 'd']);
+    expect(q.has('sweep:s')).toBe(false);
+    // Into a lane that had emptied: it exists again and is served next.
+    q.push(item('j'));
+    q.unshift(item('x'), 'sweep:s');
+    expect(q.peek()?.id).toBe('x');
+    expect(drain(q)).toEqual(['x', 'j']);
+  });
 });

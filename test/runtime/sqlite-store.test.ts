@@ -88,3 +88,33 @@ it('closes once however often close is called, with writes issued just before co
   expect((await again.get(job.id))?.id).toBe(job.id);
   await again.close();
 });
+
+it('drops a start still waiting to commit when the job ends first; the end row carries it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-sqlite-'));
+  dirs.push(dir);
+  const store = new SqliteJobStore(dir);
+  try {
+    // The statement itself is watched: dropping the write is the point (one UPDATE less per short job).
+    const setRunning = vi.spyOn(
+      (store as unknown as { stmt: { setRunning: { run(p: unknown): unknown } } }).stmt.setRunning,
+      'run',
+    );
+    const { job, result } = ended();
+    await store.insert({ ...job, status: 'queued', endedAt: null });
+    const startedAt = new Date().toISOString();
+    // Same turn of the event loop: one group commit, in which the start must not undo the end.
+    const start = store.setRunning(job.id, startedAt);
+    const end = store.finish({ ...job, startedAt }, result);
+    await Promise.all([start, end]);
+    expect(await store.get(job.id)).toMatchObject({ status: 'succeeded', startedAt, endedAt: job.endedAt });
+    expect(setRunning).not.toHaveBeenCalled();
+    // Committed apart, a start is written as before.
+    const other = ended().job;
+    await store.insert({ ...other, status: 'queued', endedAt: null });
+    await store.setRunning(other.id, startedAt);
+    expect(await store.get(other.id)).toMatchObject({ status: 'running', startedAt });
+    expect(setRunning).toHaveBeenCalledTimes(1);
+  } finally {
+    await store.close();
+  }
+});

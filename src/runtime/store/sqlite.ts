@@ -133,6 +133,8 @@ export class SqliteJobStore implements JobStore {
   private readonly checkpointerExited: Promise<unknown>;
   private closing: Promise<void> | null = null;
   private pending: PendingWrite[] = [];
+  /** setRunning writes still queued, by job id (see finish). */
+  private readonly runningWrites = new Map<string, PendingWrite>();
   private flushScheduled = false;
 
   constructor(dataDir: string) {
@@ -200,7 +202,13 @@ export class SqliteJobStore implements JobStore {
 
   setRunning(id: string, startedAt: string | null): Promise<void> {
     const params = { id, status: startedAt === null ? 'queued' : 'running', started_at: startedAt };
-    return this.write(() => this.stmt.setRunning.run(params));
+    const write = this.write(() => {
+      this.runningWrites.delete(id);
+      this.stmt.setRunning.run(params);
+    });
+    const queued = this.pending.at(-1);
+    if (queued) this.runningWrites.set(id, queued);
+    return write;
   }
 
   finish(job: StoredJob, result: StoredResult): Promise<void> {
@@ -226,6 +234,13 @@ export class SqliteJobStore implements JobStore {
       result.nonFinite ? JSON.stringify(result.nonFinite) : null,
       JSON.stringify(result.done),
     ];
+    // A short job often ends before its start was committed: the end row says everything the start
+    // would have (status, started_at), so the start's write is dropped from the same commit.
+    const start = this.runningWrites.get(job.id);
+    if (start) {
+      this.runningWrites.delete(job.id);
+      start.run = () => {};
+    }
     return this.write(() => {
       this.stmt.finishJob.run(...jobParams);
       this.stmt.insertResult.run(...resultParams);

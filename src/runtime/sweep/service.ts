@@ -21,7 +21,7 @@ export interface SweepServiceOptions {
   dataDir?: string | null;
   logger?: Logger;
   budget?: SweepBudget;
-  /** Cells of one sweep handed to the job service at a time (default: 4 × workers, at least 8). */
+  /** Cells of one sweep handed to the job service at a time (default: 32 × workers, at least 64: enough for full worker tasks). */
   window?: number;
 }
 
@@ -168,7 +168,7 @@ class SweepServiceImpl implements SweepService {
     private readonly budget: SweepBudget,
     window: number | undefined,
   ) {
-    this.window = window ?? Math.max(8, 4 * jobs.stats().workers);
+    this.window = window ?? Math.max(64, 32 * jobs.stats().workers);
     this.unlisten = jobs.onJobEnd ? jobs.onJobEnd((job) => this.jobEnded(job)) : null;
   }
 
