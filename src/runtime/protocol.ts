@@ -21,10 +21,9 @@ export function rowWidth(shape: RowShape): number {
   return 1 + SCALAR_COLUMNS.length + 3 * shape.layerCount + shape.hiddenLength;
 }
 
-/** One job of a task: its spec and the most records it can make (engine `estimateWork().records`). */
+/** One job of a task. */
 export interface WorkerJob {
   spec: JobSpec;
-  maxRecords: number;
 }
 
 /**
@@ -55,7 +54,8 @@ export interface WorkerResult {
 export type WorkerMessage =
   | { t: 'start'; j: number }
   | ({ t: 'shape'; j: number } & RowShape)
-  | { t: 'batch'; j: number; n: number; rows: Float64Array }
+  /** n records in column order (telemetry.ts ColumnChunk); the buffers are transferred. */
+  | { t: 'batch'; j: number; n: number; steps: Int32Array; values: Float64Array; hidden: Float64Array }
   | { t: 'nonfinite'; j: number; info: NonFiniteInfo }
   | { t: 'end'; j: number; status: 'completed' | 'stopped'; summary: Summary }
   /** The job threw inside the worker (the thread lives on; the batch goes on). */

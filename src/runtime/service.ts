@@ -488,7 +488,7 @@ export class EmbeddedJobService implements JobService {
     try {
       await this.pool.run(
         {
-          jobs: task.jobs.map((l) => ({ spec: l.job.spec, maxRecords: l.maxRecords })),
+          jobs: task.jobs.map((l) => ({ spec: l.job.spec })),
           port: port2,
           flags: task.flags,
         },
@@ -538,7 +538,7 @@ export class EmbeddedJobService implements JobService {
         break;
       case 'batch': {
         const before = log.telemetry.lastStep();
-        log.telemetry.append(msg.rows, msg.n);
+        log.telemetry.appendColumns(msg);
         this.stepsComputed += log.telemetry.lastStep() - before;
         log.notify();
         break;

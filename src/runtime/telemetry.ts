@@ -18,6 +18,18 @@ export interface SeriesBlob {
   hidden: Uint8Array;
 }
 
+/**
+ * Records of a run in column order, as the worker sends them (protocol.ts): `steps` one per record,
+ * `values` column after column (SCALAR_COLUMNS, then grad/weight/ratio per recorded layer), each `n`
+ * long, `hidden` record after record.
+ */
+export interface ColumnChunk {
+  n: number;
+  steps: Int32Array;
+  values: Float64Array;
+  hidden: Float64Array;
+}
+
 /** Runs with at most this many records get their whole capacity at once (≤ ~18 MiB for 35 columns). */
 const PREALLOCATE_RECORDS = 65_536;
 const INITIAL_CAPACITY = 256;
@@ -35,17 +47,19 @@ export class Telemetry {
   private hidden: Float64Array;
 
   /**
-   * `maxRecords` is the most the run can record: a small run gets exactly that at once (and its
-   * blob is then the buffers themselves); a large one starts small and doubles up to it.
+   * `maxRecords` is the most the run can record. A run's first chunk becomes the columns as they
+   * are; when more records follow, a small run gets all it can record at once, a large one doubles
+   * up to it. Columns exactly full are shared as the blob (no copy).
    */
   constructor(shape: RowShape, maxRecords = Number.POSITIVE_INFINITY) {
     this.shape = shape;
     this.maxCapacity = Math.max(0, maxRecords);
-    this.capacity = this.maxCapacity <= PREALLOCATE_RECORDS ? this.maxCapacity : INITIAL_CAPACITY;
     this.columns = columnCount(shape);
-    this.steps = new Int32Array(this.capacity);
-    this.values = new Float64Array(this.capacity * this.columns);
-    this.hidden = new Float64Array(this.capacity * shape.hiddenLength);
+    // Nothing is allocated before the first records: they may arrive as buffers to adopt.
+    this.capacity = 0;
+    this.steps = new Int32Array(0);
+    this.values = new Float64Array(0);
+    this.hidden = new Float64Array(0);
   }
 
   /** The shape arrives with the first record; a job that never recorded keeps the empty one. */
@@ -53,7 +67,35 @@ export class Telemetry {
     return new Telemetry({ layerNames: [], layerCount: 0, hiddenLength: 0 }, 0);
   }
 
-  /** Appends `n` flat rows laid out as protocol.ts describes. */
+  /**
+   * Appends a columnar chunk (what the worker sends). The first chunk of a run is adopted as the
+   * columns themselves, without a copy: a short job's whole series arrives in one chunk, and that
+   * chunk is then also its stored blob.
+   */
+  appendColumns(chunk: ColumnChunk): void {
+    const { n } = chunk;
+    const c = this.columns;
+    const h = this.shape.hiddenLength;
+    if (chunk.steps.length !== n || chunk.values.length !== n * c || chunk.hidden.length !== n * h) {
+      throw new RangeError(`column chunk of ${n} records does not match ${c} columns and ${h} hidden norms`);
+    }
+    if (this.length === 0 && n > 0) {
+      this.steps = chunk.steps;
+      this.values = chunk.values;
+      this.hidden = chunk.hidden;
+      this.capacity = n;
+      this.length = n;
+      return;
+    }
+    this.reserve(this.length + n);
+    const cap = this.capacity;
+    this.steps.set(chunk.steps, this.length);
+    for (let k = 0; k < c; k++) this.values.set(chunk.values.subarray(k * n, (k + 1) * n), k * cap + this.length);
+    this.hidden.set(chunk.hidden, this.length * h);
+    this.length += n;
+  }
+
+  /** Appends `n` flat rows, each the step, then the columns, then the hidden norms (tests, tools). */
   append(rows: Float64Array, n: number): void {
     this.reserve(this.length + n);
     const width = rowWidth(this.shape);
@@ -144,9 +186,15 @@ export class Telemetry {
 
   private reserve(needed: number): void {
     if (needed <= this.capacity) return;
-    let cap = Math.max(1, this.capacity);
-    while (cap < needed) cap *= 2;
-    cap = Math.max(needed, Math.min(cap, this.maxCapacity));
+    let cap: number;
+    if (this.maxCapacity <= PREALLOCATE_RECORDS) {
+      // A small run gets all it can record at once.
+      cap = Math.max(needed, this.maxCapacity);
+    } else {
+      cap = Math.max(INITIAL_CAPACITY, this.capacity);
+      while (cap < needed) cap *= 2;
+      cap = Math.max(needed, Math.min(cap, this.maxCapacity));
+    }
     const n = this.length;
     const steps = new Int32Array(cap);
     steps.set(this.steps.subarray(0, n));

@@ -2,7 +2,9 @@
  * Piscina worker: runs a task's jobs one after another and streams each job's records to the main
  * thread in batches over the task's MessagePort. The engine is synchronous, so batching is decided
  * inside onRecord: a batch leaves when it is full or when it has waited FLUSH_MS, whichever comes
- * first; slow jobs thus still stream live, and a short job's records leave in one message.
+ * first; slow jobs thus still stream live, and a short job's records leave in one message. A batch
+ * is cut from the engine's own columnar series, column by column, so it arrives in the layout the
+ * main thread keeps (and stores): the first batch of a job is adopted there without a copy.
  */
 
 import { performance } from 'node:perf_hooks';
@@ -21,7 +23,7 @@ import {
   YIELD_SLOT,
 } from './protocol.js';
 
-/** Bytes of record rows per message at most (a W1 job's 1,000 records are 288 KB: one message). */
+/** Bytes of records per message at most (a W1 job's 1,000 records are 288 KB: one message). */
 const BATCH_BYTES = 1 << 20;
 const FLUSH_MS = 15;
 
@@ -75,59 +77,61 @@ export function runJobs(task: WorkerTask, run: JobRunner): WorkerResult {
   }
 }
 
-/** The production runner: the engine, its records flattened into rows (protocol.ts). */
+/** The production runner: the engine, its records sent in column order (telemetry.ts ColumnChunk). */
 export function runJob(job: WorkerJob, j: number, port: MessagePort, flags: Int32Array): ReturnType<JobRunner> {
-  const { spec, maxRecords } = job;
+  const { spec } = job;
   let shape: RowShape | null = null;
-  let width = 0;
-  let rows: Float64Array | null = null;
-  let n = 0;
+  let bytesPerRecord = 0;
+  let series: Series | null = null;
+  // Records [sent, sent + n) of the engine's own columnar series are waiting to leave.
   let sent = 0;
+  let n = 0;
   let firstPendingAt = 0;
-  // Never allocate more rows than the run can still record: short jobs make short buffers.
-  const batchBuffer = () =>
-    new Float64Array(Math.max(1, Math.min(Math.floor(BATCH_BYTES / (8 * width)), maxRecords - sent)) * width);
 
   const flush = () => {
-    if (n === 0 || rows === null) return;
-    // The whole buffer moves (no copy); the receiver reads its first n rows.
-    port.postMessage({ t: 'batch', j, n, rows } satisfies WorkerMessage, [rows.buffer as ArrayBuffer]);
-    sent += n;
-    rows = sent < maxRecords ? batchBuffer() : null;
+    if (n === 0 || series === null || shape === null) return;
+    const s = series;
+    const from = sent;
+    const to = sent + n;
+    const columns = [
+      s.loss,
+      s.gradNorm,
+      s.clippedGradNorm,
+      s.lr,
+      s.paramNorm,
+      ...Array.from({ length: shape.layerCount }, (_, l) => [
+        s.layerGradNorm[l],
+        s.layerWeightNorm[l],
+        s.layerUpdateRatio[l],
+      ]).flat(),
+    ];
+    const steps = s.steps.slice(from, to);
+    const values = new Float64Array(columns.length * n);
+    columns.forEach((col, k) => values.set(col.subarray(from, to), k * n));
+    const h = shape.hiddenLength;
+    const hidden = new Float64Array(n * h);
+    if (h > 0) for (let i = 0; i < n; i++) hidden.set(s.hiddenGradNorms![from + i].subarray(0, h), i * h);
+    const msg: WorkerMessage = { t: 'batch', j, n, steps, values, hidden };
+    // The buffers move (no copy); the main thread adopts or copies them into its own columns.
+    port.postMessage(msg, [steps.buffer, values.buffer, hidden.buffer] as ArrayBuffer[]);
+    sent = to;
     n = 0;
   };
 
-  const onRecord = (series: Series, index: number) => {
+  const onRecord = (s: Series, index: number) => {
     if (shape === null) {
       shape = {
-        layerNames: [...series.layerNames],
-        layerCount: series.layerGradNorm.length,
-        hiddenLength: series.hiddenGradNorms?.[index]?.length ?? 0,
+        layerNames: [...s.layerNames],
+        layerCount: s.layerGradNorm.length,
+        hiddenLength: s.hiddenGradNorms?.[index]?.length ?? 0,
       };
-      width = rowWidth(shape);
-      rows = batchBuffer();
+      bytesPerRecord = 8 * rowWidth(shape);
       port.postMessage({ t: 'shape', j, ...shape } satisfies WorkerMessage);
     }
-    rows ??= batchBuffer();
-    const r = rows;
-    let o = n * width;
-    r[o++] = series.steps[index];
-    r[o++] = series.loss[index];
-    r[o++] = series.gradNorm[index];
-    r[o++] = series.clippedGradNorm[index];
-    r[o++] = series.lr[index];
-    r[o++] = series.paramNorm[index];
-    for (let l = 0; l < shape.layerCount; l++) {
-      r[o++] = series.layerGradNorm[l][index];
-      r[o++] = series.layerWeightNorm[l][index];
-      r[o++] = series.layerUpdateRatio[l][index];
-    }
-    if (shape.hiddenLength > 0) {
-      r.set(series.hiddenGradNorms![index].subarray(0, shape.hiddenLength), o);
-    }
+    series = s;
     if (n === 0) firstPendingAt = performance.now();
     n++;
-    if ((n + 1) * width > r.length || performance.now() - firstPendingAt >= FLUSH_MS) flush();
+    if (n * bytesPerRecord >= BATCH_BYTES || performance.now() - firstPendingAt >= FLUSH_MS) flush();
   };
 
   const output = simulate(spec, {

@@ -3,9 +3,11 @@ import { JobLog } from '../../src/runtime/event-log.js';
 import { EndedLogCache } from '../../src/runtime/log-cache.js';
 import { Telemetry } from '../../src/runtime/telemetry.js';
 
-/** A log whose telemetry holds `records` × 6 columns: 4 + 5 × 8 = 44 bytes a record. */
+/** A log whose telemetry holds `records` records of 5 columns and the step: 4 + 5 × 8 = 44 bytes a record. */
 function log(records: number): JobLog {
-  return new JobLog(new Telemetry({ layerNames: [], layerCount: 0, hiddenLength: 0 }, records));
+  const telemetry = new Telemetry({ layerNames: [], layerCount: 0, hiddenLength: 0 }, records);
+  telemetry.append(new Float64Array(records * 6), records);
+  return new JobLog(telemetry);
 }
 
 describe('EndedLogCache', () => {

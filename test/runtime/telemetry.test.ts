@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rowWidth } from '../../src/runtime/protocol.js';
-import { Telemetry } from '../../src/runtime/telemetry.js';
+import { type ColumnChunk, Telemetry } from '../../src/runtime/telemetry.js';
 
 const shape = { layerNames: ['W1', 'W2', 'W3'], layerCount: 3, hiddenLength: 2 };
 
@@ -13,6 +13,22 @@ function rows(from: number, n: number): Float64Array {
     for (let k = 1; k < w; k++) out[i * w + k] = (from + i) * 100 + k;
   }
   return out;
+}
+
+/** The same records as `rows(from, n)`, in the worker's column order (ColumnChunk). */
+function chunk(from: number, n: number): ColumnChunk {
+  const w = rowWidth(shape);
+  const c = w - 1 - shape.hiddenLength;
+  const r = rows(from, n);
+  const steps = new Int32Array(n);
+  const values = new Float64Array(c * n);
+  const hidden = new Float64Array(n * shape.hiddenLength);
+  for (let i = 0; i < n; i++) {
+    steps[i] = r[i * w];
+    for (let k = 0; k < c; k++) values[k * n + i] = r[i * w + 1 + k];
+    for (let k = 0; k < shape.hiddenLength; k++) hidden[i * shape.hiddenLength + k] = r[i * w + 1 + c + k];
+  }
+  return { n, steps, values, hidden };
 }
 
 function bytesOf(a: Float64Array | Int32Array): Buffer {
@@ -85,5 +101,21 @@ describe('Telemetry', () => {
     expect(back.view()).toEqual(t.view());
     expect(Number.isNaN(back.view().loss[0])).toBe(true);
     expect(() => Telemetry.fromBlob({ ...blob, values: blob.values.subarray(8) })).toThrow(/expected/);
+  });
+
+  it('adopts the first column chunk of a run as its columns, appends later chunks, and equals the row path', () => {
+    const first = chunk(0, 700);
+    const t = new Telemetry(shape, 2000);
+    t.appendColumns(first);
+    // No copy: the chunk's buffers are the columns and, the run being complete, the stored blob.
+    expect(t.toBlob().values.buffer).toBe(first.values.buffer);
+    t.appendColumns(chunk(700, 3));
+    t.appendColumns(chunk(703, 297));
+    const byRows = new Telemetry(shape, 2000);
+    byRows.append(rows(0, 1000), 1000);
+    expect(t.length).toBe(1000);
+    expect(t.view()).toEqual(byRows.view());
+    expect(Telemetry.fromBlob(t.toBlob()).view()).toEqual(byRows.view());
+    expect(() => t.appendColumns({ ...chunk(1000, 2), n: 3 })).toThrow(/does not match/);
   });
 });
