@@ -8,6 +8,9 @@
  *   (b) one job streamed to 100 WebSocket subscribers: events delivered per second, none lost
  *       (a subscriber cut off with 1013 reconnects with `from`, as a real client does; counted);
  *   (c) autocannon on GET /v1/jobs/:id: requests/s and p99 latency.
+ *   (a0) the floor for (a): the same jobs, same client, through a bare Fastify route (the same zod
+ *       parse) into a piscina pool of 2 threads running the engine, nothing stored, streamed or
+ *       logged: what any HTTP job service on this machine could reach at best.
  * Prints a table, then one JSON line per case.
  *
  *   npm run bench:service -- [--jobs 1000] [--stream-steps 10000] [--subscribers 100] [--duration 10]
@@ -18,6 +21,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import type { JobEvent } from '../src/contract/events.js';
@@ -26,6 +30,7 @@ import { simulate } from '../src/engine/index.js';
 
 const { values: args } = parseArgs({
   options: {
+    'floor-serve': { type: 'boolean', default: false },
     jobs: { type: 'string', default: '1000' },
     workers: { type: 'string', default: '2' },
     'stream-steps': { type: 'string', default: '10000' },
@@ -349,6 +354,97 @@ async function benchGet(url: string, id: string): Promise<void> {
   });
 }
 
+/** The floor server (this file with --floor-serve, in a child process): POST /jobs → zod → pool, GET /done. */
+async function floorServe(): Promise<void> {
+  const { default: Fastify } = await import('fastify');
+  const { createPool } = await import('../src/runtime/pool.js');
+  const pool = createPool({
+    workers: WORKERS,
+    workerMaxOldGenMb: 512,
+    workerFile: new URL('./floor-worker.ts', import.meta.url),
+  }) as unknown as { run(specs: unknown[]): Promise<string[]> };
+  const app = Fastify();
+  let done = 0;
+  let failed = 0;
+  app.post('/jobs', async (request, reply) => {
+    const spec = JobSpec.parse(request.body);
+    pool.run([spec]).then(
+      () => done++,
+      () => failed++,
+    );
+    return reply.code(202).send({ id: String(done) });
+  });
+  app.get('/done', async () => ({ done, failed }));
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  process.stdout.write(`${JSON.stringify({ address })}\n`);
+}
+
+async function benchFloor(engine: { jobsPerSec: number }): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--floor-serve'], {
+    env: { ...process.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let buffered = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const m = /"address":"([^"]+)"/.exec(buffered);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
+    });
+    const post = async () => {
+      const res = await fetch(`${url}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(W1),
+      });
+      await res.arrayBuffer();
+    };
+    const waitDone = async (n: number) => {
+      for (;;) {
+        const d = (await (await fetch(`${url}/done`)).json()) as { done: number; failed: number };
+        if (d.done + d.failed >= n) return d;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    // Warm-up: the threads compile the engine, as the real server's did before (a) was timed.
+    for (let i = 0; i < 40; i++) await post();
+    await waitDone(40);
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < JOBS) {
+          next++;
+          await post();
+        }
+      }),
+    );
+    const d = await waitDone(40 + JOBS);
+    const rate = JOBS / ((performance.now() - t0) / 1000);
+    const target = engine.jobsPerSec * WORKERS;
+    rows.push({
+      case: 'a0',
+      metric: `floor: bare Fastify + piscina, ${WORKERS} threads`,
+      value: `${fmt(rate)} jobs/s`,
+      note: `${fmt((100 * rate) / target)} % of engine × ${WORKERS}; nothing stored, streamed or logged${d.failed ? `; ${d.failed} FAILED` : ''}`,
+    });
+    lines.push({
+      bench: 'service',
+      case: 'floor',
+      jobs: JOBS,
+      workers: WORKERS,
+      jobsPerSec: rate,
+      ratioToEngineTimesWorkers: rate / target,
+    });
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gl-bench-'));
   const load = loadavg()[0];
@@ -356,6 +452,8 @@ async function main(): Promise<void> {
   const server = await startServer(dataDir);
   try {
     const lastId = await benchJobs(server.url, server.child.pid!, engine);
+    // Right after (a), before the other cases: the same machine state, side by side.
+    await benchFloor(engine);
     await benchStream(server.url);
     await benchGet(server.url, lastId);
   } finally {
@@ -371,7 +469,7 @@ async function main(): Promise<void> {
   for (const l of lines) console.log(JSON.stringify(l));
 }
 
-main().catch((err: unknown) => {
+(args['floor-serve'] ? floorServe() : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -7,7 +7,8 @@
  *   npm run bench:sweep -- --cells 2000 # a smaller grid (fewer gains), same shape otherwise
  *   npm run bench:sweep -- --figures    # the classic presets' grids as markdown tables (docs/sweeps.md)
  *
- * The server runs in a child process (this file with --serve) so its RSS is its own.
+ * The server runs in a child process (this file with --serve) so its RSS is its own. Then the floor:
+ * the same cells through a bare piscina pool, nothing stored, streamed or logged.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -163,6 +164,8 @@ async function main(): Promise<void> {
     const rows = csv.trimEnd().split('\n').length - 1;
     server.stop();
     const maxRss = await server.maxRss;
+    // Right after, on the same machine state: the floor, every cell through a bare pool.
+    const floorRate = await floor(request, total);
     const endToEnd = seen / seconds;
     const reference = inProcessPerThread * WORKERS;
     const mib = (b: number) => (b / 2 ** 20).toFixed(0);
@@ -180,6 +183,9 @@ async function main(): Promise<void> {
     console.log(`| × ${WORKERS} workers | ${reference.toFixed(0)} cells/s |`);
     console.log(`| end to end / in-process × workers | ${((100 * endToEnd) / reference).toFixed(0)}% |`);
     console.log(
+      `| floor: the same cells through a bare piscina pool (${FLOOR_TASK} cells a task, nothing stored, streamed or logged) | ${floorRate.toFixed(0)} cells/s = ${((100 * floorRate) / reference).toFixed(0)}% |`,
+    );
+    console.log(
       `| server RSS: start / 25% / 50% / 75% / end / peak | ${mib(rssAtStart)} / ${mib(q(0.25))} / ${mib(q(0.5))} / ${mib(q(0.75))} / ${mib(q(1))} / ${mib(maxRss)} MiB |`,
     );
     const heaps = server.heap;
@@ -196,6 +202,8 @@ async function main(): Promise<void> {
         cellsPerSec: endToEnd,
         inProcessCellsPerSecPerThread: inProcessPerThread,
         ratio: endToEnd / reference,
+        floorCellsPerSec: floorRate,
+        floorRatio: floorRate / reference,
         peakRssBytes: maxRss,
         rssSamplesMiB: [rssAtStart, q(0.25), q(0.5), q(0.75), q(1)].map((b) => Math.round(b / 2 ** 20)),
         heapAfterGcMiB: [heaps[0] ?? 0, heaps.at(-1) ?? 0].map((b) => Math.round(b / 2 ** 20)),
@@ -205,6 +213,33 @@ async function main(): Promise<void> {
   } finally {
     server.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const FLOOR_TASK = 64;
+
+/**
+ * The floor: the same cells run by a piscina pool of WORKERS threads in tasks of FLOOR_TASK cells,
+ * only the outcomes coming back — what any service on this machine could reach at best. In-process
+ * here (the server has stopped), after a warm-up task per thread.
+ */
+async function floor(request: ReturnType<typeof SweepRequest.parse>, total: number): Promise<number> {
+  const { createPool } = await import('../src/runtime/pool.js');
+  const pool = createPool({
+    workers: WORKERS,
+    workerMaxOldGenMb: 512,
+    workerFile: new URL('./floor-worker.ts', import.meta.url),
+  }) as unknown as { run(specs: JobSpec[]): Promise<string[]>; destroy(): Promise<void> };
+  try {
+    const specs = Array.from({ length: total }, (_, i) => cellSpec(request, i));
+    await Promise.all(Array.from({ length: WORKERS }, () => pool.run(specs.slice(0, FLOOR_TASK))));
+    const t0 = performance.now();
+    const tasks: Promise<string[]>[] = [];
+    for (let i = 0; i < total; i += FLOOR_TASK) tasks.push(pool.run(specs.slice(i, i + FLOOR_TASK)));
+    await Promise.all(tasks);
+    return total / ((performance.now() - t0) / 1000);
+  } finally {
+    await pool.destroy();
   }
 }
 
