@@ -280,8 +280,27 @@ export function gemmNT(m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, acc
     const j1 = min(j0 + nb, n);
     const w = j1 - j0;
     const ldp = <usize>w << 3;
-    // Transpose B[j0..j1) (rows of B) into a k × w row-major panel.
-    for (let jj = 0; jj < w; jj++) {
+    // Transpose B[j0..j1) (rows of B) into a k × w row-major panel, 2×2 blocks at a time (two
+    // rows of B, two p), then a last odd row and a last odd p one element at a time.
+    const k2 = k & ~1;
+    let jj = 0;
+    for (; jj + 2 <= w; jj += 2) {
+      let src = b + <usize>(j0 + jj) * rowB;
+      let dst = scratch + (<usize>jj << 3);
+      for (let p = 0; p < k2; p += 2) {
+        const r0 = v128.load(src);
+        const r1 = v128.load(src + rowB);
+        v128.store(dst, i64x2.shuffle(r0, r1, 0, 2));
+        v128.store(dst + ldp, i64x2.shuffle(r0, r1, 1, 3));
+        src += 16;
+        dst += ldp << 1;
+      }
+      if (k2 < k) {
+        store<f64>(dst, load<f64>(src));
+        store<f64>(dst, load<f64>(src + rowB), 8);
+      }
+    }
+    if (jj < w) {
       let src = b + <usize>(j0 + jj) * rowB;
       let dst = scratch + (<usize>jj << 3);
       for (let p = 0; p < k; p++) {
