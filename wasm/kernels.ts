@@ -527,3 +527,31 @@ export function sgdUpdate(n: i32, p: usize, g: usize, lr: f64, mode: i32, by: f6
   store<f64>(out, accP, 8);
   store<f64>(out, accC, 16);
 }
+
+/**
+ * out[s] = Σ_i x_s[i]² for eight arrays x_0…x_7 of n elements each (pointers at list, eight u32),
+ * each summed from +0 in increasing i: eight independent sums side by side, two per f64x2 lane pair,
+ * instead of eight dependency chains one after another.
+ */
+export function sumSq8(n: i32, list: usize, out: usize): void {
+  const p0 = <usize>load<u32>(list), p1 = <usize>load<u32>(list, 4);
+  const p2 = <usize>load<u32>(list, 8), p3 = <usize>load<u32>(list, 12);
+  const p4 = <usize>load<u32>(list, 16), p5 = <usize>load<u32>(list, 20);
+  const p6 = <usize>load<u32>(list, 24), p7 = <usize>load<u32>(list, 28);
+  let s01 = f64x2.splat(0), s23 = f64x2.splat(0), s45 = f64x2.splat(0), s67 = f64x2.splat(0);
+  const end = <usize>n << 3;
+  for (let o: usize = 0; o < end; o += 8) {
+    const x01 = f64x2.replace_lane(v128.load64_splat(p0 + o), 1, load<f64>(p1 + o));
+    const x23 = f64x2.replace_lane(v128.load64_splat(p2 + o), 1, load<f64>(p3 + o));
+    const x45 = f64x2.replace_lane(v128.load64_splat(p4 + o), 1, load<f64>(p5 + o));
+    const x67 = f64x2.replace_lane(v128.load64_splat(p6 + o), 1, load<f64>(p7 + o));
+    s01 = f64x2.add(s01, f64x2.mul(x01, x01));
+    s23 = f64x2.add(s23, f64x2.mul(x23, x23));
+    s45 = f64x2.add(s45, f64x2.mul(x45, x45));
+    s67 = f64x2.add(s67, f64x2.mul(x67, x67));
+  }
+  v128.store(out, s01);
+  v128.store(out, s23, 16);
+  v128.store(out, s45, 32);
+  v128.store(out, s67, 48);
+}

@@ -39,6 +39,8 @@ export interface Kernels {
     by: number,
     out: Float64Array,
   ): void;
+  /** out[s] = Σ_i x[s][i]² for i < n, s < 8 (eight views of at least n elements), each summed from +0 in increasing i. */
+  sumSq8(n: number, x: readonly Float64Array[], out: Float64Array): void;
 }
 
 /** sgdUpdate's treatment of the gradient before the step: as is, scaled, clamped. */
@@ -536,6 +538,15 @@ function sgdUpdate(
   out[2] = accC;
 }
 
+function sumSq8(n: number, x: readonly Float64Array[], out: Float64Array): void {
+  for (let s = 0; s < 8; s++) {
+    const v = x[s];
+    let acc = 0;
+    for (let i = 0; i < n; i++) acc += v[i] * v[i];
+    out[s] = acc;
+  }
+}
+
 /** The pure-TypeScript reference kernels (register-blocked 2×4, 2×2, 2×1). */
 export const tsKernels: Kernels = {
   gemmNT,
@@ -546,4 +557,5 @@ export const tsKernels: Kernels = {
   tanhBackward,
   columnSums,
   sgdUpdate,
+  sumSq8,
 };

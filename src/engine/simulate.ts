@@ -115,46 +115,68 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     for (let i = 0; i < nSeg; i++) s += sq[i];
     return Math.sqrt(s);
   };
-  const fillSq = (x: Float64Array, sq: Float64Array) => {
-    let g = 0;
-    // float64: four segments of similar length at a time, so four independent sums are in flight
-    // (one sum is a chain of dependent additions); each still runs from +0 in increasing index.
-    if (!f32) {
-      for (; g + 4 <= nSeg; g += 4) {
-        const s0 = bySize[g];
-        const s1 = bySize[g + 1];
-        const s2 = bySize[g + 2];
-        const s3 = bySize[g + 3];
-        const o0 = segOff[s0];
-        const o1 = segOff[s1];
-        const o2 = segOff[s2];
-        const o3 = segOff[s3];
-        const n = segEnd[s3] - o3;
-        let a0 = 0;
-        let a1 = 0;
-        let a2 = 0;
-        let a3 = 0;
-        for (let i = 0; i < n; i++) {
-          const x0 = x[o0 + i];
-          const x1 = x[o1 + i];
-          const x2 = x[o2 + i];
-          const x3 = x[o3 + i];
-          a0 += x0 * x0;
-          a1 += x1 * x1;
-          a2 += x2 * x2;
-          a3 += x3 * x3;
-        }
-        for (let i = o0 + n, e = segEnd[s0]; i < e; i++) a0 += x[i] * x[i];
-        for (let i = o1 + n, e = segEnd[s1]; i < e; i++) a1 += x[i] * x[i];
-        for (let i = o2 + n, e = segEnd[s2]; i < e; i++) a2 += x[i] * x[i];
-        sq[s0] = a0;
-        sq[s1] = a1;
-        sq[s2] = a2;
-        sq[s3] = a3;
-      }
+  // float64 gradient norms: segments of equal length eight at a time through the sumSq8 kernel
+  // (eight dependency chains side by side), the others four at a time below; every sum still runs
+  // from +0 in increasing index.
+  const groups8: { n: number; segs: number[]; views: Float64Array[] }[] = [];
+  const restList: number[] = [];
+  for (let g = 0; g < nSeg; ) {
+    const n = segments[bySize[g]].length;
+    // bySize is sorted by length, so eight in a row are equal when the first and the last are.
+    if (g + 8 <= nSeg && segments[bySize[g + 7]].length === n) {
+      const segs = Array.from(bySize.subarray(g, g + 8));
+      groups8.push({ n, segs, views: segs.map((i) => grads.subarray(segOff[i], segEnd[i])) });
+      g += 8;
+    } else restList.push(bySize[g++]);
+  }
+  const rest = Int32Array.from(restList);
+  const nRest = rest.length;
+  const sq8 = new Float64Array(8);
+  const fillGradSq = (sq: Float64Array) => {
+    const x = grads;
+    if (f32) {
+      for (let i = 0; i < nSeg; i++) sq[i] = sumSq(x, segOff[i], segEnd[i] - segOff[i], f32);
+      return;
     }
-    for (; g < nSeg; g++) {
-      const i = bySize[g];
+    for (const group of groups8) {
+      kernels.sumSq8(group.n, group.views, sq8);
+      for (let k = 0; k < 8; k++) sq[group.segs[k]] = sq8[k];
+    }
+    let g = 0;
+    for (; g + 4 <= nRest; g += 4) {
+      const s0 = rest[g];
+      const s1 = rest[g + 1];
+      const s2 = rest[g + 2];
+      const s3 = rest[g + 3];
+      const o0 = segOff[s0];
+      const o1 = segOff[s1];
+      const o2 = segOff[s2];
+      const o3 = segOff[s3];
+      const n = segEnd[s3] - o3;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let i = 0; i < n; i++) {
+        const x0 = x[o0 + i];
+        const x1 = x[o1 + i];
+        const x2 = x[o2 + i];
+        const x3 = x[o3 + i];
+        a0 += x0 * x0;
+        a1 += x1 * x1;
+        a2 += x2 * x2;
+        a3 += x3 * x3;
+      }
+      for (let i = o0 + n, e = segEnd[s0]; i < e; i++) a0 += x[i] * x[i];
+      for (let i = o1 + n, e = segEnd[s1]; i < e; i++) a1 += x[i] * x[i];
+      for (let i = o2 + n, e = segEnd[s2]; i < e; i++) a2 += x[i] * x[i];
+      sq[s0] = a0;
+      sq[s1] = a1;
+      sq[s2] = a2;
+      sq[s3] = a3;
+    }
+    for (; g < nRest; g++) {
+      const i = rest[g];
       sq[i] = sumSq(x, segOff[i], segEnd[i] - segOff[i], f32);
     }
   };
@@ -194,7 +216,7 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     model.measureHidden = step === 1 || hidden !== null;
     model.backward();
 
-    fillSq(grads, gradSq);
+    fillGradSq(gradSq);
     const gradNorm = norm(gradSq);
     for (let l = 0; l < names.length; l++) layerGradNorm[l] = rootOf(gradSq[weightSegments[l]], f32);
     if (step === 1) {

@@ -196,4 +196,32 @@ describe('element-wise WebAssembly kernels', () => {
       }
     },
   );
+
+  it.each([1, 15, 16, 17, 4096])(
+    'sumSq8 over %i elements equals the TypeScript kernel and eight sums in index order',
+    (n) => {
+      const next = rng(n + 5);
+      const xs = Array.from({ length: 8 }, () => {
+        const v = view(n + 3); // longer than n: only the first n count
+        for (let i = 0; i < v.length; i++) v[i] = (next() - 0.5) * 8;
+        return v;
+      });
+      if (n > 4) xs[5][2] = Number.POSITIVE_INFINITY;
+      const out = new Float64Array(8);
+      const ref = new Float64Array(8);
+      wasm.sumSq8(n, xs, out);
+      tsKernels.sumSq8(n, xs, ref);
+      expect(same(out, ref)).toBe(true);
+      for (let s = 0; s < 8; s++) {
+        let acc = 0;
+        for (let i = 0; i < n; i++) acc += xs[s][i] * xs[s][i];
+        expect(Object.is(out[s], acc)).toBe(true);
+      }
+      // Views over another buffer fall back to the TypeScript kernel, with the same sums.
+      const plain = xs.map((v) => v.slice());
+      const out2 = new Float64Array(8);
+      wasm.sumSq8(n, plain, out2);
+      expect(same(out2, ref)).toBe(true);
+    },
+  );
 });

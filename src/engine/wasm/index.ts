@@ -22,6 +22,7 @@ interface KernelExports {
   tanhBackward(n: number, src: number, out: number, dst: number): void;
   columnSums(rows: number, cols: number, x: number, dst: number): void;
   sgdUpdate(n: number, p: number, g: number, lr: number, mode: number, by: number, out: number): void;
+  sumSq8(n: number, list: number, out: number): void;
   gemmNN(m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   gemmTN(m: number, n: number, k: number, a: number, b: number, c: number, acc: number): void;
   gemmNT(
@@ -41,8 +42,10 @@ interface Instance extends KernelExports {
   buffer: ArrayBuffer;
   flavor: Flavor;
   scratch: number;
-  /** The first three doubles of the scratch area, where sgdUpdate leaves its sums. */
+  /** The first eight doubles of the scratch area, where sgdUpdate and sumSq8 leave their sums. */
   sums: Float64Array;
+  /** Eight u32 after them: sumSq8's pointers. */
+  ptrs: Uint32Array;
 }
 
 const PAGE = 65536;
@@ -138,6 +141,17 @@ function makeKernels(minWork: number): WasmKernels {
       out[1] = sums[1];
       out[2] = sums[2];
     },
+    sumSq8(n, x, out) {
+      const buffer = x[0].buffer;
+      let inst = n >= WASM_MIN_ELEMENTS ? instances.get(buffer as ArrayBuffer) : undefined;
+      for (let s = 1; s < 8 && inst !== undefined; s++) if (x[s].buffer !== buffer) inst = undefined;
+      if (inst === undefined) return tsKernels.sumSq8(n, x, out);
+      const ptrs = inst.ptrs;
+      for (let s = 0; s < 8; s++) ptrs[s] = x[s].byteOffset;
+      inst.sumSq8(n, ptrs.byteOffset, inst.scratch);
+      const sums = inst.sums;
+      for (let s = 0; s < 8; s++) out[s] = sums[s];
+    },
     columnSums(rows, cols, x, dst) {
       const inst = rows * cols >= WASM_MIN_ELEMENTS ? find(x, x, dst) : undefined;
       if (inst === undefined) return tsKernels.columnSums(rows, cols, x, dst);
@@ -192,7 +206,8 @@ function createBufferOf(flavor: Flavor, bytes: number): ArrayBuffer {
     // Zeroed like a fresh memory; the scratch area needs no clearing (gemmNT writes before it reads).
     new Uint8Array(buffer, 0, scratch).fill(0);
     inst.scratch = scratch;
-    inst.sums = new Float64Array(buffer, scratch, 3);
+    inst.sums = new Float64Array(buffer, scratch, 8);
+    inst.ptrs = new Uint32Array(buffer, scratch + 64, 8);
     return buffer;
   }
   let memory: WebAssembly.Memory;
@@ -216,7 +231,9 @@ function createBufferOf(flavor: Flavor, bytes: number): ArrayBuffer {
     tanhBackward: exports.tanhBackward,
     columnSums: exports.columnSums,
     sgdUpdate: exports.sgdUpdate,
-    sums: new Float64Array(memory.buffer, scratch, 3),
+    sumSq8: exports.sumSq8,
+    sums: new Float64Array(memory.buffer, scratch, 8),
+    ptrs: new Uint32Array(memory.buffer, scratch + 64, 8),
   });
   return memory.buffer;
 }
