@@ -107,7 +107,7 @@ export function runJob(job: WorkerJob, j: number, port: MessagePort, flags: Int3
     ];
     const steps = s.steps.slice(from, to);
     const values = new Float64Array(columns.length * n);
-    columns.forEach((col, k) => values.set(col.subarray(from, to), k * n));
+    for (let k = 0; k < columns.length; k++) values.set(columns[k].subarray(from, to), k * n);
     const h = shape.hiddenLength;
     const hidden = new Float64Array(n * h);
     if (h > 0) for (let i = 0; i < n; i++) hidden.set(s.hiddenGradNorms![from + i].subarray(0, h), i * h);
