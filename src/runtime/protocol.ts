@@ -35,8 +35,10 @@ export interface WorkerTask {
   port: MessagePort;
   /**
    * Int32Array over a SharedArrayBuffer of 1 + jobs.length slots. Slot 0 non-zero: hand back the
-   * jobs not started yet (another lane has work waiting). Slot 1 + j non-zero: job j stops between
-   * steps, or is skipped if it has not started.
+   * jobs not started yet (another lane has work waiting). Slot 1 + j holds job j's state:
+   * WAITING, then either CLAIMED by the worker as it starts the job, or STOP. The worker claims a
+   * job (j > 0) and the main thread withdraws one with compare-and-exchange from WAITING, so exactly
+   * one of them wins: a withdrawn job never runs, and a claimed one is stopped between steps.
    */
   flags: Int32Array;
 }
@@ -44,6 +46,10 @@ export interface WorkerTask {
 /** Flag slot of job j in WorkerTask.flags. */
 export const stopSlot = (j: number): number => 1 + j;
 export const YIELD_SLOT = 0;
+/** Job states in a stop slot. */
+export const WAITING = 0;
+export const STOP = 1;
+export const CLAIMED = 2;
 
 /** What a task returns: how many of its jobs it reported as ended, skipped or failed. */
 export interface WorkerResult {
@@ -60,7 +66,7 @@ export type WorkerMessage =
   | { t: 'end'; j: number; status: 'completed' | 'stopped'; summary: Summary }
   /** The job threw inside the worker (the thread lives on; the batch goes on). */
   | { t: 'fail'; j: number; message: string }
-  /** The job's stop flag was set before it started: it never ran. */
+  /** The job was withdrawn (STOP) before the worker could claim it: it never ran. */
   | { t: 'skip'; j: number }
   /** Jobs j, j + 1, … were not started and go back to the queue. */
   | { t: 'yield'; j: number }

@@ -14,7 +14,15 @@ import { JobLog } from './event-log.js';
 import { newId } from './ids.js';
 import { EndedLogCache } from './log-cache.js';
 import { createPool } from './pool.js';
-import { stopSlot, type WorkerMessage, type WorkerResult, type WorkerTask, YIELD_SLOT } from './protocol.js';
+import {
+  STOP,
+  stopSlot,
+  WAITING,
+  type WorkerMessage,
+  type WorkerResult,
+  type WorkerTask,
+  YIELD_SLOT,
+} from './protocol.js';
 import { FairQueue, SINGLE_LANE } from './queue.js';
 import { ENDED, emptyCounts, type JobStore, type StoredJob } from './store/types.js';
 import { Telemetry } from './telemetry.js';
@@ -435,9 +443,17 @@ export class EmbeddedJobService implements JobService {
     else live.requeue = true;
     const task = live.task;
     if (!task) return;
-    Atomics.store(task.flags, stopSlot(live.slot), 1);
-    // An unstarted job is skipped when the worker reaches it; only a started one can hang its thread.
-    if (!live.started) return;
+    const slot = stopSlot(live.slot);
+    if (!live.started) {
+      // Withdraw it, unless the worker has just claimed it (its start message is on its way).
+      if (Atomics.compareExchange(task.flags, slot, WAITING, STOP) === WAITING) {
+        // It will never run: settled now, whatever the job before it in the task is doing.
+        this.unstarted(task, live);
+        return;
+      }
+      this.markStarted(live);
+    }
+    Atomics.store(task.flags, slot, STOP);
     // The engine checks the flag between steps; a step that never ends loses its thread instead.
     const timer = setTimeout(
       () => task.abort.abort(new Error('stopped: the run did not stop between steps in time')),
@@ -559,7 +575,8 @@ export class EmbeddedJobService implements JobService {
         break;
       }
       case 'skip':
-        this.unstarted(task, live);
+        // Withdrawn by requestStop, which has already settled it.
+        if (task.open.has(live)) this.unstarted(task, live);
         break;
       case 'yield':
         for (let j = task.jobs.length - 1; j >= msg.j; j--) {

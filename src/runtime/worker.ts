@@ -13,9 +13,12 @@ import type { Summary } from '../contract/events.js';
 import { simulate } from '../engine/index.js';
 import type { Series } from '../engine/types.js';
 import {
+  CLAIMED,
   type RowShape,
   rowWidth,
+  STOP,
   stopSlot,
+  WAITING,
   type WorkerJob,
   type WorkerMessage,
   type WorkerResult,
@@ -56,7 +59,7 @@ export function runJobs(task: WorkerTask, run: JobRunner): WorkerResult {
         post({ t: 'yield', j });
         return { reported };
       }
-      if (j > 0 && Atomics.load(flags, stopSlot(j)) !== 0) {
+      if (j > 0 && Atomics.compareExchange(flags, stopSlot(j), WAITING, CLAIMED) !== WAITING) {
         post({ t: 'skip', j });
         reported++;
         continue;
@@ -141,7 +144,7 @@ export function runJob(job: WorkerJob, j: number, port: MessagePort, flags: Int3
       flush();
       port.postMessage({ t: 'nonfinite', j, info } satisfies WorkerMessage);
     },
-    shouldStop: () => Atomics.load(flags, stopSlot(j)) !== 0,
+    shouldStop: () => Atomics.load(flags, stopSlot(j)) === STOP,
   });
   flush();
   return { status: output.status, summary: output.summary };

@@ -4,7 +4,7 @@
  * cancel or a shutdown touches only the job it is about, and unstarted jobs go back to the queue.
  * A long job holds the only worker while the small ones queue, so the next task takes them all.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JobSpec } from '../../src/contract/spec.js';
 import { simulate } from '../../src/engine/index.js';
 import type { EmbeddedJobService } from '../../src/runtime/index.js';
@@ -79,6 +79,19 @@ describe('small jobs sharing a worker task', () => {
     expect(record).toMatchObject({ status: 'cancelled', summary: null, startedAt: null });
     expect(await collect(rt, waiting.id)).toEqual([{ type: 'done', seq: 0, status: 'cancelled', summary: null }]);
     expect((await collect(rt, first.id)).at(-1)).toMatchObject({ status: 'succeeded', seq: 30_000 });
+    expect((await collect(rt, last.id)).at(-1)).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('withdraws a waiting job at once, even behind a job whose step never ends; that one loses its thread', async () => {
+    const rt = await fx.runtime({ workers: 1, cancelGraceMs: 50, workerFile: faulty });
+    const { jobs } = await queuedBehindBlocker(rt, [spec({ name: 'hang' }), spec(), spec({ seed: 4 })]);
+    const [stuck, waiting, last] = jobs;
+    await vi.waitFor(() => expect(rt.stats().running).toBe(1));
+    // The worker never reaches `waiting`: the cancel must not wait for it.
+    expect(await rt.cancel(waiting.id, null)).toMatchObject({ status: 'cancelled', startedAt: null });
+    expect(await collect(rt, waiting.id)).toEqual([{ type: 'done', seq: 0, status: 'cancelled', summary: null }]);
+    expect(await rt.cancel(stuck.id, null)).toMatchObject({ status: 'cancelled' });
+    // The task died with its thread; `last` had not started and runs in the next one.
     expect((await collect(rt, last.id)).at(-1)).toMatchObject({ status: 'succeeded' });
   });
 
