@@ -1,7 +1,7 @@
 /**
- * Messages between the main thread and a worker. A record row is flat: the five scalar columns
- * after the step, then three numbers per layer, then the hidden-state norms, so a batch of n
- * records is one Float64Array of n × rowWidth numbers that moves to the main thread without a copy.
+ * Messages between the main thread and a worker. A record is the step, the five scalar columns,
+ * three numbers per recorded layer and the hidden-state norms: rowWidth numbers. A batch of n
+ * records travels in column order (telemetry.ts ColumnChunk), its buffers moved, not copied.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { NonFiniteInfo, Summary } from '../contract/events.js';

@@ -59,11 +59,6 @@ export class FairQueue<T extends { id: string }> {
     this.count++;
   }
 
-  /** Whether any job of this lane is waiting. */
-  has(lane: string): boolean {
-    return this.lanes.has(lane);
-  }
-
   shift(): T | undefined {
     if (this.count === 0) return undefined;
     const lane = this.ring[this.turn];

@@ -526,8 +526,6 @@ export class EmbeddedJobService implements JobService {
     // Jobs the worker never reported: the started one was running when the task failed; the others never ran.
     for (const live of [...task.open].reverse()) {
       if (live.started) {
-        this.running.delete(live);
-        this.counts.running--;
         task.finishing.push(
           this.finalize(live, { ok: false, error: failure ?? new Error('the worker ended the task early') }),
         );
@@ -565,8 +563,6 @@ export class EmbeddedJobService implements JobService {
         break;
       case 'end':
       case 'fail': {
-        this.running.delete(live);
-        this.counts.running--;
         const outcome: RunOutcome =
           msg.t === 'end'
             ? { ok: true, result: { status: msg.status, summary: msg.summary } }
@@ -621,6 +617,8 @@ export class EmbeddedJobService implements JobService {
   /** A started job's run is over: store its end (or hand it back), then let waiters go. */
   private async finalize(live: LiveJob, outcome: RunOutcome): Promise<void> {
     const task = live.task!;
+    this.running.delete(live);
+    this.counts.running--;
     task.open.delete(live);
     this.dispatched.delete(live);
     live.task = null;

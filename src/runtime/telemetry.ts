@@ -4,7 +4,7 @@
  * built on demand through `view`, which exposes a range of records as the engine's `Series`.
  */
 import type { Series } from '../engine/types.js';
-import { type RowShape, rowWidth, SCALAR_COLUMNS } from './protocol.js';
+import { type RowShape, SCALAR_COLUMNS } from './protocol.js';
 
 /** The stored form of a finished series: typed-array bytes, columnar. */
 export interface SeriesBlob {
@@ -92,24 +92,6 @@ export class Telemetry {
     this.steps.set(chunk.steps, this.length);
     for (let k = 0; k < c; k++) this.values.set(chunk.values.subarray(k * n, (k + 1) * n), k * cap + this.length);
     this.hidden.set(chunk.hidden, this.length * h);
-    this.length += n;
-  }
-
-  /** Appends `n` flat rows, each the step, then the columns, then the hidden norms (tests, tools). */
-  append(rows: Float64Array, n: number): void {
-    this.reserve(this.length + n);
-    const width = rowWidth(this.shape);
-    const c = this.columns;
-    const cap = this.capacity;
-    const h = this.shape.hiddenLength;
-    const values = this.values;
-    for (let i = 0; i < n; i++) {
-      const o = i * width;
-      const at = this.length + i;
-      this.steps[at] = rows[o];
-      for (let k = 0; k < c; k++) values[k * cap + at] = rows[o + 1 + k];
-      if (h > 0) this.hidden.set(rows.subarray(o + 1 + c, o + 1 + c + h), at * h);
-    }
     this.length += n;
   }
 

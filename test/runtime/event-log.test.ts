@@ -7,7 +7,7 @@ import type { JobEvent } from '../../src/contract/events.js';
 import { JobLog } from '../../src/runtime/event-log.js';
 import { rowWidth } from '../../src/runtime/protocol.js';
 import { Telemetry } from '../../src/runtime/telemetry.js';
-import { deferred } from './helpers.js';
+import { chunkOfRows, deferred } from './helpers.js';
 
 const shape = { layerNames: ['W1'], layerCount: 1, hiddenLength: 0 };
 
@@ -35,7 +35,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 describe('JobLog', () => {
   it('maps seqs around the non-finite mark and ends with done', () => {
     const log = new JobLog(new Telemetry(shape));
-    log.telemetry.append(rows(0, 5), 5);
+    log.telemetry.appendColumns(chunkOfRows(shape, rows(0, 5), 5));
     log.nonFinite = { info: { ...nonFiniteInfo, step: 3 }, afterRecord: 2 };
     log.done = { type: 'done', seq: 6, status: 'succeeded', summary: null };
     const got = Array.from({ length: log.available() }, (_, s) => log.eventAt(s));
@@ -53,7 +53,7 @@ describe('JobLog', () => {
 
   it('delivers each event once, in order, across long replays, live batches and late joins', async () => {
     const log = new JobLog(new Telemetry(shape));
-    log.telemetry.append(rows(0, 1000), 1000);
+    log.telemetry.appendColumns(chunkOfRows(shape, rows(0, 1000), 1000));
     const early = subscribeAll(log);
     const resumed = subscribeAll(log, 700);
     const closer: JobEvent[] = [];
@@ -74,7 +74,7 @@ describe('JobLog', () => {
     // The first turn delivers one chunk, not the whole history.
     expect(early.events.length).toBe(256);
     for (let b = 0; b < 10; b++) {
-      log.telemetry.append(rows(1000 + 100 * b, 100), 100);
+      log.telemetry.appendColumns(chunkOfRows(shape, rows(1000 + 100 * b, 100), 100));
       log.notify();
       await tick();
     }

@@ -5,6 +5,8 @@ import { pino } from 'pino';
 import type { JobEvent } from '../../src/contract/events.js';
 import { JobSpec, type JobSpecInput } from '../../src/contract/spec.js';
 import { createEmbeddedRuntime, type EmbeddedJobService, type RuntimeConfig } from '../../src/runtime/index.js';
+import { type RowShape, rowWidth } from '../../src/runtime/protocol.js';
+import type { ColumnChunk } from '../../src/runtime/telemetry.js';
 
 export const silent = pino({ level: 'silent' });
 
@@ -103,4 +105,23 @@ export async function until(
   });
   if (!sub) throw new Error(`no job ${id}`);
   return promise;
+}
+
+/**
+ * Records written by hand as flat rows (the step, the scalar and per-layer columns, then the
+ * hidden norms, rowWidth numbers each), turned into the column-order chunk a worker sends.
+ */
+export function chunkOfRows(shape: RowShape, rows: Float64Array, n: number): ColumnChunk {
+  const w = rowWidth(shape);
+  const h = shape.hiddenLength;
+  const c = w - 1 - h;
+  const steps = new Int32Array(n);
+  const values = new Float64Array(c * n);
+  const hidden = new Float64Array(n * h);
+  for (let i = 0; i < n; i++) {
+    steps[i] = rows[i * w];
+    for (let k = 0; k < c; k++) values[k * n + i] = rows[i * w + 1 + k];
+    hidden.set(rows.subarray(i * w + 1 + c, (i + 1) * w), i * h);
+  }
+  return { n, steps, values, hidden };
 }

@@ -6,7 +6,12 @@ import { Telemetry } from '../../src/runtime/telemetry.js';
 /** A log whose telemetry holds `records` records of 5 columns and the step: 4 + 5 × 8 = 44 bytes a record. */
 function log(records: number): JobLog {
   const telemetry = new Telemetry({ layerNames: [], layerCount: 0, hiddenLength: 0 }, records);
-  telemetry.append(new Float64Array(records * 6), records);
+  telemetry.appendColumns({
+    n: records,
+    steps: new Int32Array(records),
+    values: new Float64Array(records * 5),
+    hidden: new Float64Array(0),
+  });
   return new JobLog(telemetry);
 }
 

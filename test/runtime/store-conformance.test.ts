@@ -12,6 +12,7 @@ import { MemoryJobStore } from '../../src/runtime/store/memory.js';
 import { SqliteJobStore } from '../../src/runtime/store/sqlite.js';
 import type { JobStore, StoredJob, StoredResult } from '../../src/runtime/store/types.js';
 import { Telemetry } from '../../src/runtime/telemetry.js';
+import { chunkOfRows } from './helpers.js';
 
 interface Backend {
   name: string;
@@ -67,7 +68,7 @@ function result(records = 4, hidden = 3): StoredResult {
   rows[width + 1] = Number.NaN;
   rows[2 * width + 2] = Number.POSITIVE_INFINITY;
   rows[2 * width + 3] = Number.NEGATIVE_INFINITY;
-  t.append(rows, records);
+  t.appendColumns(chunkOfRows(shape, rows, records));
   return {
     series: t.toBlob(),
     nonFinite: {

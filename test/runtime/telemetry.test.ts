@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rowWidth } from '../../src/runtime/protocol.js';
-import { type ColumnChunk, Telemetry } from '../../src/runtime/telemetry.js';
+import { Telemetry } from '../../src/runtime/telemetry.js';
+import { chunkOfRows } from './helpers.js';
 
 const shape = { layerNames: ['W1', 'W2', 'W3'], layerCount: 3, hiddenLength: 2 };
 
@@ -15,20 +16,9 @@ function rows(from: number, n: number): Float64Array {
   return out;
 }
 
-/** The same records as `rows(from, n)`, in the worker's column order (ColumnChunk). */
-function chunk(from: number, n: number): ColumnChunk {
-  const w = rowWidth(shape);
-  const c = w - 1 - shape.hiddenLength;
-  const r = rows(from, n);
-  const steps = new Int32Array(n);
-  const values = new Float64Array(c * n);
-  const hidden = new Float64Array(n * shape.hiddenLength);
-  for (let i = 0; i < n; i++) {
-    steps[i] = r[i * w];
-    for (let k = 0; k < c; k++) values[k * n + i] = r[i * w + 1 + k];
-    for (let k = 0; k < shape.hiddenLength; k++) hidden[i * shape.hiddenLength + k] = r[i * w + 1 + c + k];
-  }
-  return { n, steps, values, hidden };
+/** Appends rows(from, n) as the worker would send them. */
+function add(t: Telemetry, from: number, n: number): void {
+  t.appendColumns(chunkOfRows(shape, rows(from, n), n));
 }
 
 function bytesOf(a: Float64Array | Int32Array): Buffer {
@@ -38,8 +28,8 @@ function bytesOf(a: Float64Array | Int32Array): Buffer {
 describe('Telemetry', () => {
   it('appends batches across growth and reads every column back by record', () => {
     const t = new Telemetry(shape);
-    t.append(rows(0, 3), 3);
-    t.append(rows(3, 700), 700);
+    add(t, 0, 3);
+    add(t, 3, 700);
     expect(t.length).toBe(703);
     expect(t.lastStep()).toBe(703);
     const s = t.view();
@@ -57,7 +47,7 @@ describe('Telemetry', () => {
 
   it('views a range with record `from` at index 0', () => {
     const t = new Telemetry(shape);
-    t.append(rows(0, 10), 10);
+    add(t, 0, 10);
     const v = t.view(4, 7);
     expect(v.length).toBe(3);
     expect(Array.from(v.steps)).toEqual([5, 6, 7]);
@@ -67,8 +57,8 @@ describe('Telemetry', () => {
 
   it('grows up to maxRecords, no further, and shares its buffers as the blob when full', () => {
     const t = new Telemetry(shape, 100_000);
-    t.append(rows(0, 300), 300);
-    t.append(rows(300, 99_700), 99_700);
+    add(t, 0, 300);
+    add(t, 300, 99_700);
     expect(t.length).toBe(100_000);
     const blob = t.toBlob();
     expect(blob.values.byteLength).toBe(100_000 * 14 * 8);
@@ -80,7 +70,7 @@ describe('Telemetry', () => {
       expect(bytesOf(back.layerUpdateRatio[l]).equals(bytesOf(orig.layerUpdateRatio[l]))).toBe(true);
     expect(back.loss[99_999]).toBe(99_999 * 100 + 1);
     const small = new Telemetry(shape, 10);
-    small.append(rows(0, 4), 4);
+    add(small, 0, 4);
     expect(small.toBlob().values.buffer.byteLength).toBe(4 * 14 * 8);
     expect(Telemetry.fromBlob(small.toBlob()).view()).toEqual(small.view());
   });
@@ -90,7 +80,7 @@ describe('Telemetry', () => {
     const r = rows(0, 5);
     r[1] = Number.NaN;
     r[2] = Number.POSITIVE_INFINITY;
-    t.append(r, 5);
+    t.appendColumns(chunkOfRows(shape, r, 5));
     const blob = t.toBlob();
     expect(blob.values.byteLength).toBe(5 * (5 + 9) * 8);
     expect(blob.steps.byteLength).toBe(5 * 4);
@@ -104,18 +94,18 @@ describe('Telemetry', () => {
   });
 
   it('adopts the first column chunk of a run as its columns, appends later chunks, and equals the row path', () => {
-    const first = chunk(0, 700);
+    const first = chunkOfRows(shape, rows(0, 700), 700);
     const t = new Telemetry(shape, 2000);
     t.appendColumns(first);
     // No copy: the chunk's buffers are the columns and, the run being complete, the stored blob.
     expect(t.toBlob().values.buffer).toBe(first.values.buffer);
-    t.appendColumns(chunk(700, 3));
-    t.appendColumns(chunk(703, 297));
+    add(t, 700, 3);
+    add(t, 703, 297);
     const byRows = new Telemetry(shape, 2000);
-    byRows.append(rows(0, 1000), 1000);
+    add(byRows, 0, 1000);
     expect(t.length).toBe(1000);
     expect(t.view()).toEqual(byRows.view());
     expect(Telemetry.fromBlob(t.toBlob()).view()).toEqual(byRows.view());
-    expect(() => t.appendColumns({ ...chunk(1000, 2), n: 3 })).toThrow(/does not match/);
+    expect(() => t.appendColumns({ ...chunkOfRows(shape, rows(1000, 2), 2), n: 3 })).toThrow(/does not match/);
   });
 });
