@@ -73,9 +73,20 @@ function freshCases(): { name: string; spec: JobSpecInput }[] {
     cases.push({ name: p.id, spec: p.spec });
     for (const m of p.mitigated) cases.push({ name: m.id, spec: m.spec });
   }
-  const mlp = (activation: 'tanh' | 'relu' | 'sigmoid' | 'identity', extra: Partial<JobSpecInput> = {}) => ({
+  const mlp = (
+    activation: 'tanh' | 'relu' | 'sigmoid' | 'identity',
+    extra: Partial<JobSpecInput> = {},
+  ): JobSpecInput => ({
     seed: 7,
-    network: { kind: 'mlp', depth: 4, width: 12, inputDim: 3, outputDim: 2, activation, init: { scheme: 'xavier' } },
+    network: {
+      kind: 'mlp',
+      depth: 4,
+      width: 12,
+      inputDim: 3,
+      outputDim: 2,
+      activation,
+      init: { scheme: 'xavier', gain: 1 },
+    },
     data: { kind: 'synthetic', samples: 40 },
     training: { steps: 30, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' },
     ...extra,
