@@ -12,17 +12,8 @@ export const Num = z.union([z.number(), NonFiniteString]).meta({
 });
 export type Num = z.output<typeof Num>;
 
-/** Encodes a number for JSON: non-finite values become their string names. */
-export function encodeNum(x: number): number | 'NaN' | 'Infinity' | '-Infinity' {
-  if (Number.isFinite(x)) return x;
-  if (Number.isNaN(x)) return 'NaN';
-  return x > 0 ? 'Infinity' : '-Infinity';
-}
-
-/** Decodes a `Num` back to a JS number. */
-export function decodeNum(x: Num): number {
-  return typeof x === 'number' ? x : Number(x);
-}
+// The zod-free helpers live in ./num.ts (the engine imports them from there, never from here).
+export { decodeNum, encodeNum } from './num.js';
 
 export const Outcome = z
   .enum(['exploding', 'vanishing', 'nonfinite', 'diverged', 'converged', 'stable'])

@@ -1,5 +1,6 @@
 /** The columnar telemetry: allocation, and its JSON forms (non-finite numbers as strings). */
-import { encodeNum, type SeriesJson, type StepEvent } from '../contract/events.js';
+import type { SeriesJson, StepEvent } from '../contract/events.js';
+import { encodeNum } from '../contract/num.js';
 import type { Series } from './types.js';
 
 /**

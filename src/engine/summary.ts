@@ -11,7 +11,8 @@
  *   5. vanishing   backwardGain ≤ VANISHING_BACKWARD_GAIN at step 1
  *   6. stable      none of the above
  */
-import { encodeNum, type Outcome, type Summary } from '../contract/events.js';
+import type { Outcome, Summary } from '../contract/events.js';
+import { encodeNum } from '../contract/num.js';
 import type { NonFiniteInfo, Series } from './types.js';
 
 export const DIVERGED_LOSS_FACTOR = 10;
