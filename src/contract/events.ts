@@ -58,8 +58,16 @@ export const Summary = z
   .meta({ id: 'Summary' });
 export type Summary = z.output<typeof Summary>;
 
+const backwardNormDescription =
+  'The backward signal reaching the layer: ‖∂L/∂z_l‖ over the batch, z_l = the layer’s pre-activation (before batch-norm). linear and mlp nets only (an rnn reports hiddenGradNorms); absent in results stored before it existed.';
+
 export const LayerTelemetry = z
-  .object({ gradNorm: Num, weightNorm: Num, updateRatio: Num })
+  .object({
+    gradNorm: Num,
+    weightNorm: Num,
+    updateRatio: Num,
+    backwardNorm: Num.optional().describe(backwardNormDescription),
+  })
   .meta({ id: 'LayerTelemetry' });
 
 export const StepEvent = z
@@ -104,7 +112,13 @@ export type DoneEvent = z.output<typeof DoneEvent>;
 export type JobEvent = z.output<typeof JobEvent>;
 
 export const LayerSeries = z
-  .object({ name: z.string(), gradNorm: z.array(Num), weightNorm: z.array(Num), updateRatio: z.array(Num) })
+  .object({
+    name: z.string(),
+    gradNorm: z.array(Num),
+    weightNorm: z.array(Num),
+    updateRatio: z.array(Num),
+    backwardNorm: z.array(Num).optional().describe(backwardNormDescription),
+  })
   .meta({ id: 'LayerSeries' });
 
 /** The columnar series: one array entry per recorded step. */

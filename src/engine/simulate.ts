@@ -76,7 +76,8 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
 
   const recordLayers = spec.record.layers;
   const hidden = shape.kind === 'rnn' && spec.record.hiddenGradNorms ? shape.seqLength : null;
-  const series = createSeries(seriesCapacity(steps, every), names, recordLayers, hidden);
+  const series = createSeries(seriesCapacity(steps, every), names, recordLayers, hidden, model.hasBackwardNorms);
+  const backwardNorm = new Float64Array(model.hasBackwardNorms ? names.length : 0);
 
   const state: StepState = { step: 0, loss: 0, gradNorm: 0, paramNorm: 0, gradSq, paramSq };
   let nonFinite: NonFiniteInfo | null = null;
@@ -135,7 +136,13 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
       series.clippedGradNorm[i] = clippedNorm;
       series.lr[i] = lr;
       series.paramNorm[i] = paramNorm;
-      if (recordLayers) recordLayerColumns(series, i, layerGradNorm, paramSq, deltaSq, weightSegments, f32);
+      if (recordLayers) {
+        recordLayerColumns(series, i, layerGradNorm, paramSq, deltaSq, weightSegments, f32);
+        if (model.hasBackwardNorms) {
+          model.backwardNorms(backwardNorm);
+          for (let l = 0; l < backwardNorm.length; l++) series.layerBackwardNorm[l][i] = backwardNorm[l];
+        }
+      }
       if (series.hiddenGradNorms && model.hiddenGradNorms) series.hiddenGradNorms[i].set(model.hiddenGradNorms);
       series.length = i + 1;
       hooks.onRecord?.(series, i);
