@@ -15,10 +15,62 @@ export type Num = z.output<typeof Num>;
 // The zod-free helpers live in ./num.ts (the engine imports them from there, never from here).
 export { decodeNum, encodeNum } from './num.js';
 
-export const Outcome = z
-  .enum(['exploding', 'vanishing', 'nonfinite', 'diverged', 'converged', 'stable'])
-  .meta({ id: 'Outcome' });
+export const Outcome = z.enum(['exploding', 'vanishing', 'nonfinite', 'diverged', 'converged', 'stable']).meta({
+  id: 'Outcome',
+  description:
+    'One label that mixes what the gradients did with what training achieved (Summary.outcome, deprecated: read Summary.gradients.verdict and Summary.training.verdict; docs/verdicts.md).',
+});
 export type Outcome = z.output<typeof Outcome>;
+
+export const GradientVerdict = z.enum(['exploding', 'vanishing', 'healthy']).meta({
+  id: 'GradientVerdict',
+  description:
+    'What the gradients did: exploding (backward gain ≥ 10 at step 1, or the global gradient norm grew ≥ 100× over the run), vanishing (backward gain ≤ 0.1), else healthy. docs/verdicts.md.',
+});
+export type GradientVerdict = z.output<typeof GradientVerdict>;
+
+export const TrainingVerdict = z.enum(['converged', 'improving', 'stalled', 'diverged', 'nonfinite']).meta({
+  id: 'TrainingVerdict',
+  description:
+    'What training achieved: nonfinite (a NaN or ±Infinity was seen), diverged (final loss > 10× the first), converged (final loss ≤ 0.1× the first and ≤ 0.5× the baseline loss), improving (the loss fell by more than 1 % over the last quarter of the steps run), else stalled. docs/verdicts.md.',
+});
+export type TrainingVerdict = z.output<typeof TrainingVerdict>;
+
+export const GradientsSummary = z
+  .object({
+    verdict: GradientVerdict,
+    backwardGain: Num.nullable().describe(
+      'At step 1, ‖∂L/∂z_1‖/‖∂L/∂z_L‖ (linear, mlp; z = pre-activation) or ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (rnn); null when no step ran.',
+    ),
+    normGrowth: Num.nullable().describe(
+      'The global gradient norm (before clipping) at the last recorded step where it is finite, divided by its value at step 1; null when the step-1 norm is zero or non-finite.',
+    ),
+  })
+  .meta({ id: 'GradientsSummary' });
+
+export const TrainingSummary = z
+  .object({
+    verdict: TrainingVerdict,
+    lossRatio: Num.nullable().describe('finalLoss / firstLoss (recorded losses); null when no step ran.'),
+  })
+  .meta({ id: 'TrainingSummary' });
+
+export const ClippingSummary = z
+  .object({
+    stepsClipped: z
+      .int()
+      .nonnegative()
+      .describe('Steps (of all steps run, recorded or not) where clipping reduced the global gradient norm.'),
+    fraction: Num.describe('stepsClipped / stepsRun.'),
+    maxFactor: Num.describe('The largest ‖g‖/‖g_clipped‖ over those steps (1 when clipping never acted).'),
+  })
+  .meta({ id: 'ClippingSummary' });
+
+export const MitigationSummary = z
+  .object({
+    clipping: ClippingSummary.nullable().describe('null when the spec has no clip-norm or clip-value mitigation.'),
+  })
+  .meta({ id: 'MitigationSummary' });
 
 export const TensorKind = z.enum(['loss', 'activation', 'gradient', 'weight', 'norm']);
 export type TensorKind = z.output<typeof TensorKind>;
@@ -36,7 +88,14 @@ export type NonFiniteInfo = z.output<typeof NonFiniteInfo>;
 
 export const Summary = z
   .object({
-    outcome: Outcome,
+    outcome: Outcome.meta({
+      deprecated: true,
+      description:
+        'Deprecated (kept for old clients, rule unchanged): read gradients.verdict and training.verdict instead.',
+    }),
+    gradients: GradientsSummary,
+    training: TrainingSummary,
+    mitigation: MitigationSummary,
     stepsRun: z.int(),
     stopped: z.boolean().describe('True when the run was stopped before its last step (cancel or non-finite).'),
     firstNonFiniteStep: z.int().nullable(),

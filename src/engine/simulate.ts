@@ -85,6 +85,9 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
   let backwardGain = Number.NaN;
   let layerGradRatio: number | null = null;
   let stepsRun = 0;
+  // How often clipping acted, over every step (summary.mitigation.clipping).
+  let stepsClipped = 0;
+  let maxClipFactor = 1;
   let stoppedByHook = false;
   let stoppedEarly = false;
 
@@ -113,6 +116,11 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     // The update pass applied the last clip (float64) and measured the result into clipSq.
     if (clipper.fuseMode !== CLIP_NONE) clippedNorm = globalNorm(clipSq, f32);
     const paramNorm = globalNorm(paramSq, f32);
+    if (clippedNorm < gradNorm) {
+      stepsClipped++;
+      const factor = gradNorm / clippedNorm;
+      if (factor > maxClipFactor) maxClipFactor = factor;
+    }
 
     stepsRun = step;
     state.step = step;
@@ -172,6 +180,7 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     backwardGain,
     predictedForwardGain: identityLinear ? gain ** net.depth : null,
     predictedLayerGradFactor: identityLinear ? gain ** (net.depth - 1) : null,
+    clipping: clipper.active ? { stepsClipped, maxFactor: maxClipFactor } : null,
   });
   return { series, summary, status: stoppedByHook ? 'stopped' : 'completed' };
 }
