@@ -9,7 +9,7 @@ import { PresetCatalog, presets } from '../contract/presets.js';
 import { sweepPresets } from '../contract/sweep-presets.js';
 import { checkAnalysis, checkAnalysisBudget } from '../engine/analysis/index.js';
 import { errors } from '../errors.js';
-import { createAnalysisPool } from './analysis-pool.js';
+import { createAnalysisPool } from '../runtime/analysis.js';
 import { problems, type V1Options } from './shared.js';
 
 // The catalogue is constant: serialize it once.
