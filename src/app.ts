@@ -1,6 +1,6 @@
 /**
- * The app factory: builds the Fastify app from a config (and, for tests, a job service built
- * elsewhere). It never listens; src/server.ts does.
+ * The app factory: builds the Fastify app from a config, with the services of the composition
+ * root (src/services.ts) or services built by the caller. It never listens; src/server.ts does.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -14,13 +14,14 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
 import type { AppConfig } from './config.js';
 import { errors } from './errors.js';
 import { bearerToken, createKeyRing, redactUrl } from './http/auth.js';
@@ -28,23 +29,22 @@ import { installJsonParser } from './http/json.js';
 import { pruneUnusedSchemas } from './http/openapi.js';
 import { opsPlugin } from './http/ops.js';
 import { installProblemHandlers } from './http/problem.js';
-import type { V1Options } from './http/shared.js';
 import { WS_CLOSE } from './http/stream.js';
-import { sweepRoutes } from './http/sweeps.js';
 import { v1Routes } from './http/v1.js';
 import type { JobService } from './runtime/types.js';
+import { createServices, type Services } from './services.js';
 
 export interface AppDeps {
-  /** A job service built by the caller; it is then the caller's to close. */
-  service?: JobService;
-  /** Routes under /v1 that are registered as well (same options as the job routes). */
-  extraRoutes?: FastifyPluginAsync<V1Options>[];
+  /** Services built by the caller; they are then the caller's to close. */
+  services?: Services;
   /** Where log lines go (default stdout); tests read them. */
   logStream?: { write(line: string): void };
 }
 
 /** What the app exposes to the server entry (src/server.ts) and to the ops routes. */
 export interface AppState {
+  readonly services: Services;
+  /** The job service (services.jobs). */
   readonly service: JobService;
   /** True once `drain()` was called: /readyz answers 503 and POST /v1/jobs 503. */
   readonly draining: boolean;
@@ -121,34 +121,17 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     reply.header('x-request-id', String(request.id));
   });
 
-  let service: JobService;
-  let ownsService = false;
-  if (deps.service) {
-    service = deps.service;
-  } else {
-    // Loaded only when needed: a caller passing its own service (another backend, a test) never
-    // pulls in the embedded runtime, its worker pool and SQLite.
-    const { createEmbeddedRuntime } = await import('./runtime/index.js');
-    service = await createEmbeddedRuntime({
-      dataDir: config.dataDir,
-      workers: config.workers,
-      maxQueue: config.maxQueue,
-      maxWorkFlops: config.maxWorkFlops,
-      maxJobBytes: config.maxJobBytes,
-      jobTtlMs: config.jobTtlMs,
-      maxJobs: config.maxJobs,
-      workerMaxOldGenMb: config.workerMaxOldGenMb,
-      logger: app.log.child({ component: 'runtime' }) as never,
-    });
-    ownsService = true;
-  }
-  // app.close() (src/server.ts on SIGTERM, tests) closes the service this app started.
+  const ownsServices = deps.services === undefined;
+  const services = deps.services ?? (await createServices(config, app.log as unknown as Logger));
+  const service = services.jobs;
+  // app.close() (src/server.ts on SIGTERM, tests) closes the services this app started.
   app.addHook('onClose', async () => {
-    if (ownsService) await service.close({ graceMs: config.shutdownGraceS * 1000 });
+    if (ownsServices) await services.close({ graceMs: config.shutdownGraceS * 1000 });
   });
 
   let draining = false;
   const state: AppState = {
+    services,
     service,
     get draining() {
       return draining;
@@ -282,13 +265,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
 
     await app.register(v1Routes, {
       prefix: '/v1',
-      service,
+      services,
       isDraining: () => draining,
       wsMaxBufferBytes: config.wsMaxBufferBytes,
       wsPingMs: config.wsPingMs,
       wsStallMs: config.wsStallMs,
       keyRing,
-      extraRoutes: [...(deps.extraRoutes ?? []), sweepRoutes({ dataDir: config.dataDir })],
     });
 
     const publicDir = path.join(root, 'public');
@@ -301,7 +283,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     });
   } catch (err) {
     // The caller never gets the app, so it cannot close what was started for it.
-    if (ownsService) await service.close({ graceMs: 0 });
+    if (ownsServices) await services.close({ graceMs: 0 });
     throw err;
   }
 

@@ -19,7 +19,7 @@ const ENDED: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled'])
 
 export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const { service } = opts;
+  const service = opts.services.jobs;
   const limits: StreamLimits = { maxBuffer: opts.wsMaxBufferBytes, stallMs: opts.wsStallMs, pingMs: opts.wsPingMs };
 
   app.route({
