@@ -6,7 +6,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { StreamQuery } from '../contract/api.js';
 import {
   type Sweep,
   SweepEvent,
@@ -25,7 +24,8 @@ import { sweepPresets } from '../contract/sweep-presets.js';
 import { errors } from '../errors.js';
 import { toCsv } from '../runtime/sweep/grid.js';
 import type { SweepService, SweepView } from '../runtime/sweep/service.js';
-import { NdjsonStream, type StreamLimits, type StreamSource, serveSocket } from './event-stream.js';
+import { registerEventRoutes } from './event-routes.js';
+import type { StreamLimits, StreamSource } from './event-stream.js';
 import { problems, type V1Options } from './shared.js';
 
 function sweepPath(id: string): string {
@@ -154,73 +154,21 @@ export const sweepRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => 
     async (request) => withLinks(await sweeps.cancel(request.params.id, request.owner)),
   );
 
-  app.route({
-    method: 'GET',
-    url: '/sweeps/:id/stream',
-    schema: {
-      tags: ['streams'],
+  registerEventRoutes(app, {
+    path: '/sweeps/:id',
+    params: SweepParams,
+    event: SweepEvent,
+    eventName: 'SweepEvent',
+    limits,
+    require: (request, id) => requireSweep(sweeps, request, id),
+    source: (id, owner) => sweepSource(sweeps, id, owner),
+    socket: {
       summary: 'WebSocket: a `cell` event as each cell ends (replay from `from`), then `done`',
       description:
         'One SweepEvent JSON text message per event, seq per sweep, in order and exactly once from `from` on; `done` has seq = number of cells; then close 1000. A reader that stops draining is paused, then closed with 1013 after WS_STALL_MS (reconnect with from = last seq + 1); 1001 when the server shuts down. `{"type":"cancel"}` cancels the sweep. A plain GET answers 426.',
-      params: SweepParams,
-      querystring: StreamQuery,
-      response: {
-        101: {
-          description: 'Switching protocols; the messages are SweepEvent objects.',
-          content: { 'application/json': { schema: SweepEvent } },
-        },
-        ...problems(400, 401, 404, 426, 429),
-      },
     },
-    preHandler: async (request) => {
-      await requireSweep(sweeps, request, request.params.id);
-    },
-    handler: async (request) => {
-      throw new errors.UPGRADE_REQUIRED(request.url.split('?')[0]);
-    },
-    wsHandler: (socket, request) => {
-      serveSocket(
-        socket,
-        sweepSource(sweeps, request.params.id, request.owner),
-        request.query.from,
-        limits,
-        request.log,
-      );
-    },
+    ndjson: { summary: 'NDJSON: the sweep’s cell events (replay from `from`, then live, then `done`)' },
   });
-
-  app.get(
-    '/sweeps/:id/events',
-    {
-      schema: {
-        tags: ['streams'],
-        summary: 'NDJSON: the sweep’s cell events (replay from `from`, then live, then `done`)',
-        params: SweepParams,
-        querystring: StreamQuery,
-        response: {
-          200: {
-            description: 'application/x-ndjson: one SweepEvent per line.',
-            content: { 'application/x-ndjson': { schema: SweepEvent } },
-          },
-          ...problems(400, 401, 404, 429),
-        },
-      },
-    },
-    async (request, reply) => {
-      await requireSweep(sweeps, request, request.params.id);
-      const stream = new NdjsonStream(
-        sweepSource(sweeps, request.params.id, request.owner),
-        request.query.from,
-        limits,
-      );
-      stream.on('error', (err) => request.log.warn({ err }, 'sweep event stream failed'));
-      return reply
-        .type('application/x-ndjson; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .header('x-accel-buffering', 'no')
-        .send(stream as never);
-    },
-  );
 };
 
 /** A sweep's cell events as the shared stream code sees them. */
