@@ -34,6 +34,11 @@ export function rowWidth(shape: RowShape): number {
 /** One job of a task. */
 export interface WorkerJob {
   spec: JobSpec;
+  /**
+   * Stop after this many steps, as a stop request would have (a recomputed series of a job that
+   * was cancelled while it ran, recompute.ts); absent: run to the end.
+   */
+  stopAfterStep?: number;
 }
 
 /**

@@ -1,13 +1,15 @@
 /**
  * Reads: a job, a page of jobs, a result, a subscription, from the live set while this process
- * holds the job and from the store (through a cache of ended logs) once it has ended.
+ * holds the job and from the store (through a cache of ended logs) once it has ended; an ended
+ * job whose series is not stored gets it recomputed (recompute.ts).
  */
 import { seriesToJson } from '../engine/index.js';
 import { JobLog } from './event-log.js';
 import type { LiveJob } from './lifecycle.js';
 import type { EndedLogCache } from './log-cache.js';
+import { seriesAbsent } from './recompute.js';
 import { liveRecord, storedRecord, visible } from './records.js';
-import type { JobStore } from './store/types.js';
+import type { JobStore, StoredJob, StoredResult } from './store/types.js';
 import { Telemetry } from './telemetry.js';
 import type { JobRecord, JobResult, ListQuery, Owner, Page, SubscribeOptions, Subscription } from './types.js';
 
@@ -16,6 +18,8 @@ export class JobReads {
     private readonly live: ReadonlyMap<string, LiveJob>,
     private readonly store: JobStore,
     private readonly endedLogs: EndedLogCache,
+    /** Rebuilds the series of an ended job whose series is not stored (recompute.ts); absent: served empty. */
+    private readonly recompute?: (job: StoredJob, stored: StoredResult) => Promise<JobLog>,
   ) {}
 
   async get(id: string, owner: Owner): Promise<JobRecord | null> {
@@ -51,7 +55,7 @@ export class JobReads {
     }
     const job = await this.store.get(id);
     if (!job || !visible(job, owner)) return null;
-    const log = await this.endedLog(id);
+    const log = await this.endedLog(job);
     const telemetry = log ? log.telemetry : Telemetry.empty();
     return { job: storedRecord(job), series: seriesToJson(telemetry.view()), summary: job.summary };
   }
@@ -64,7 +68,7 @@ export class JobReads {
     // The job may have ended and left the live set while the store was read.
     const again = this.live.get(id);
     if (again) return again.log.subscribe(options);
-    const log = await this.endedLog(id);
+    const log = await this.endedLog(job);
     if (!log) {
       // Unfinished but not live: only after close(); the events are gone with the process.
       queueMicrotask(() => options.onEnd?.());
@@ -74,11 +78,13 @@ export class JobReads {
   }
 
   /** An ended job's log, from the cache or decoded from the store; null when it has none. */
-  private async endedLog(id: string): Promise<JobLog | null> {
+  private async endedLog(job: StoredJob): Promise<JobLog | null> {
+    const { id } = job;
     const cached = this.endedLogs.get(id);
     if (cached) return cached;
     const stored = await this.store.getResult(id);
     if (!stored) return null;
+    if (this.recompute && seriesAbsent(job, stored)) return this.recompute(job, stored);
     const log = new JobLog(Telemetry.fromBlob(stored.series), stored.nonFinite, stored.done);
     this.endedLogs.put(id, log);
     return log;

@@ -27,6 +27,7 @@ import { createJobPool } from './pool.js';
 import type { WorkerResult, WorkerTask } from './protocol.js';
 import { SINGLE_LANE } from './queue.js';
 import { JobReads } from './reads.js';
+import { SeriesRecomputer } from './recompute.js';
 import { liveRecord, visible } from './records.js';
 import { Retention } from './retention.js';
 import { type ScheduledJob, type SchedulerHost, TaskScheduler } from './scheduler.js';
@@ -60,6 +61,7 @@ export class EmbeddedJobService implements JobService {
   private readonly finalizer: Finalizer;
   private readonly retention: Retention;
   private readonly reads: JobReads;
+  private readonly recomputer: SeriesRecomputer;
   private readonly log: Logger;
   private phase: Phase = 'open';
   /** Jobs admitted whose store write is under way: they count against maxQueue. */
@@ -80,7 +82,10 @@ export class EmbeddedJobService implements JobService {
       {
         started: (live) => this.started(live),
         runOver: (live, outcome) => this.runOver(live, outcome),
-        cancelledBeforeStart: (live) => this.end(live, 'cancelled', null, null),
+        cancelledBeforeStart: (live) =>
+          live.recompute
+            ? Promise.resolve(live.recompute.over({ ok: false, error: new errors.DRAINING() }))
+            : this.end(live, 'cancelled', null, null),
       } satisfies SchedulerHost,
     );
     this.retention = new Retention(
@@ -107,7 +112,12 @@ export class EmbeddedJobService implements JobService {
         this.live.delete(id);
       },
     });
-    this.reads = new JobReads(this.live, store, this.endedLogs);
+    this.recomputer = new SeriesRecomputer({
+      submit: (live) => this.scheduler.submit(live),
+      endedLogs: this.endedLogs,
+      logger: this.log,
+    });
+    this.reads = new JobReads(this.live, store, this.endedLogs, (job, stored) => this.recomputer.log(job, stored));
   }
 
   /** Starts the service on `store`: resumes what a previous process left unfinished. */
@@ -157,6 +167,7 @@ export class EmbeddedJobService implements JobService {
       this.admitting--;
     }
     const live = this.makeLive(job, work);
+    if (options.keep === 'summary') live.keep = 'summary';
     this.live.set(job.id, live);
     this.counts.move(null, 'queued');
     live.logger.debug('job queued');
@@ -239,6 +250,7 @@ export class EmbeddedJobService implements JobService {
     // Running jobs get the grace; the rest stays (or goes back to) queued in the store for the next start.
     await this.scheduler.drain(graceMs);
     this.phase = 'closed';
+    this.recomputer.close();
     for (const live of this.live.values()) live.log.endAll();
     await this.retention.stop();
     await this.pool.destroy();
@@ -248,6 +260,10 @@ export class EmbeddedJobService implements JobService {
   // The scheduler's host: what a start and an end mean for the store, the counts and the subscribers.
 
   private started(live: ScheduledJob): void {
+    if (live.recompute) {
+      live.recompute.started();
+      return;
+    }
     const { job } = live;
     this.counts.move(job.status, 'running');
     job.status = 'running';
@@ -261,6 +277,10 @@ export class EmbeddedJobService implements JobService {
   }
 
   private async runOver(live: ScheduledJob, outcome: RunOutcome): Promise<void> {
+    if (live.recompute) {
+      live.recompute.over(outcome);
+      return;
+    }
     try {
       const decision = decideEnd(outcome, live.stop);
       if (decision.kind === 'hand-back') {
@@ -277,7 +297,7 @@ export class EmbeddedJobService implements JobService {
   }
 
   private end(live: ScheduledJob, status: EndStatus, summary: Summary | null, error: string | null): Promise<void> {
-    return this.finalizer.end(live.job, live.log, live.logger, status, summary, error);
+    return this.finalizer.end(live.job, live.log, live.logger, status, summary, error, live.keep ?? 'series');
   }
 
   private makeLive(job: StoredJob, work: { records: number; flops: number }): ScheduledJob {

@@ -5,6 +5,7 @@
  */
 import type { JobEvent, JobStatus, SeriesJson, Summary } from '../contract/events.js';
 import type { JobSpec } from '../contract/spec.js';
+import type { Trace } from './trace.js';
 
 /** Who owns a job: the API key's id when API keys are configured, else null (everyone). */
 export type Owner = string | null;
@@ -27,6 +28,11 @@ export interface JobRecord {
   lastSeq: number;
   /** Set when the job is one cell of a sweep. */
   sweepId?: string | null;
+  /**
+   * Only in the record end listeners get, for a job submitted with `keep: 'summary'`: the compact
+   * trace of its run (trace.ts), since its series is not stored.
+   */
+  trace?: Trace | null;
 }
 
 export interface ListQuery {
@@ -42,6 +48,12 @@ export interface ListQuery {
 export interface SubmitOptions {
   /** Submits the job as a cell of this sweep: it queues in the sweep's lane (fair scheduling). */
   sweepId?: string;
+  /**
+   * What the job's end stores: 'series' (default) the whole series; 'summary' the summary alone
+   * (its end listeners get a compact trace), the series being recomputed when asked for
+   * (docs/runtime.md, "Series on demand").
+   */
+  keep?: 'series' | 'summary';
 }
 
 export interface Page<T> {
