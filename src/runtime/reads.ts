@@ -35,6 +35,7 @@ export class JobReads {
       owner: query.owner,
       status: query.status,
       sweepId: query.sweepId,
+      singles: query.singles,
       before: query.cursor,
       limit: limit + 1,
     });

@@ -43,6 +43,8 @@ export interface ListQuery {
   limit: number;
   /** Only the cells of this sweep. */
   sweepId?: string;
+  /** Without sweepId: true lists only jobs submitted on their own (no sweep cells); default false (every job). */
+  singles?: boolean;
 }
 
 export interface SubmitOptions {

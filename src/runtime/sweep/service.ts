@@ -263,7 +263,7 @@ class SweepServiceImpl implements SweepService {
     spec.name = `${a.request.name ?? 'sweep'} · ${label.join(', ')}`.slice(0, 200);
     let job: JobRecord;
     try {
-      job = await this.jobs.submit(spec, a.owner, { sweepId: a.id });
+      job = await this.jobs.submit(spec, a.owner, { sweepId: a.id, keep: a.request.keep ?? 'series' });
     } catch (err) {
       a.inFlight.delete(`pending:${index}`);
       if (a.cancelled) {
@@ -432,6 +432,8 @@ class SweepServiceImpl implements SweepService {
       seed: s.request.base.seed,
       base: s.request.base,
       axes: s.request.axes,
+      // Sweeps stored before `keep` existed kept their series.
+      keep: s.request.keep ?? 'series',
       shape: s.shape,
       theory: s.theory,
       progress: progressOf(total, counts),
