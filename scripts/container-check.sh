@@ -15,7 +15,8 @@
 #      serves the same job's result byte for byte from the volume.
 #
 # Without root or buildah it prints SKIP and exits 0, unless GL_REQUIRE_CONTAINER=1 (.ci/run sets
-# it: CI always runs the real build). KEEP=1 keeps the image and the container for inspection.
+# it: CI always runs the real build). KEEP=1 keeps the image and the container for inspection;
+# GL_CHECK_IMAGE=<image> skips the build and smoke-tests that image.
 # Usage: bash scripts/container-check.sh
 set -euo pipefail
 
@@ -37,17 +38,19 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/gl-container-check.XXXXXX")"
 IMAGE="localhost/gradient-lab:check-$$"
 CTR=""
 RUN_PID=""
+KEEP_IMAGE=0
 LOG="$WORK/server.log"
 cleanup() {
+  # A failed check leaves the server running: the processes `buildah run` started do not die
+  # with it, so kill them one by one, by pid.
   if [[ -n "$RUN_PID" ]] && kill -0 "$RUN_PID" 2>/dev/null; then
-    pkill -KILL -P "$RUN_PID" 2>/dev/null || true
-    kill -KILL "$RUN_PID" 2>/dev/null || true
+    for pid in $(descendants "$RUN_PID") "$RUN_PID"; do kill -KILL "$pid" 2>/dev/null || true; done
   fi
   if [[ "${KEEP:-0}" == "1" ]]; then
     say "kept image $IMAGE, container $CTR, logs in $WORK"
   else
     if [[ -n "$CTR" ]]; then B rm "$CTR" >/dev/null 2>&1 || true; fi
-    B rmi "$IMAGE" >/dev/null 2>&1 || true
+    if [[ "$KEEP_IMAGE" != "1" ]]; then B rmi "$IMAGE" >/dev/null 2>&1 || true; fi
     rm -rf "$WORK"
   fi
 }
@@ -64,23 +67,37 @@ T0=$(now)
 bash "$ROOT/scripts/container-base.sh" >/dev/null
 T1=$(now)
 
-# 2. The build.
-say "buildah bud (log: $WORK/bud.log)"
-B bud --isolation chroot --pull=never --network host --format docker --layers=false \
-  -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >"$WORK/bud.log" 2>&1 || {
-  tail -n 40 "$WORK/bud.log" >&2
-  fail "buildah bud"
-}
+# 2. The build (GL_CHECK_IMAGE=<name> smoke-tests an image built before instead, and keeps it).
+if [[ -n "${GL_CHECK_IMAGE:-}" ]]; then
+  IMAGE="$GL_CHECK_IMAGE"
+  KEEP_IMAGE=1
+  say "smoke-testing $IMAGE (not rebuilt)"
+else
+  say "buildah bud (log: $WORK/bud.log)"
+  B bud --isolation chroot --pull=never --network host --format docker --layers=false \
+    -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >"$WORK/bud.log" 2>&1 || {
+    tail -n 40 "$WORK/bud.log" >&2
+    fail "buildah bud"
+  }
+fi
 T2=$(now)
 say "  built $IMAGE in $((T2 - T1)) s"
 
-inspect() { B inspect --type image --format "$1" "$IMAGE"; }
-# JSON arrays → one argument per line.
-lines() { node -e 'for (const a of JSON.parse(process.argv[1] || "null") ?? []) console.log(a)' "$1"; }
-mapfile -t CMD < <(lines "$(inspect '{{json .Docker.Config.Cmd}}')")
-mapfile -t HEALTH < <(lines "$(inspect '{{json .Docker.Config.Healthcheck.Test}}')")
-USER_NAME="$(inspect '{{.Docker.Config.User}}')"
-VOLUMES="$(inspect '{{json .Docker.Config.Volumes}}')"
+# The image's Docker config (buildah 1.28's --format has no json function: read the whole JSON).
+B inspect --type image "$IMAGE" >"$WORK/inspect.json"
+conf() { # FIELD → its JSON array, one element a line; or its scalar value
+  node -e '
+    const j = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+    const c = (j.Docker && (j.Docker.config || j.Docker.Config)) || {};
+    const v = process.argv[2].split(".").reduce((o, k) => (o == null ? o : o[k]), c);
+    if (Array.isArray(v)) for (const a of v) console.log(a);
+    else if (v && typeof v === "object") console.log(JSON.stringify(v));
+    else if (v != null) console.log(v);' "$WORK/inspect.json" "$1"
+}
+mapfile -t CMD < <(conf Cmd)
+mapfile -t HEALTH < <(conf Healthcheck.Test)
+USER_NAME="$(conf User)"
+VOLUMES="$(conf Volumes)"
 ((${#CMD[@]} > 0)) || fail "the image has no CMD"
 [[ "${HEALTH[0]:-}" == "CMD" && ${#HEALTH[@]} -gt 1 ]] || fail "the image has no exec-form HEALTHCHECK (got: ${HEALTH[*]:-none})"
 [[ -n "$USER_NAME" && "$USER_NAME" != "root" && "$USER_NAME" != "0" ]] || fail "the image runs as root"
@@ -112,17 +129,28 @@ wait_ready() {
   done
   fail "/readyz did not answer 200 within 60 s"
 }
-# The server: the process below `buildah run` that runs the CMD's program.
-server_pid() {
-  local queue=("$RUN_PID") pid child
+# Every process below `buildah run` (buildah-chroot-runtime → buildah-chroot-exec → the CMD).
+descendants() {
+  local queue=("$1") pid child
   while ((${#queue[@]})); do
     pid="${queue[0]}"
     queue=("${queue[@]:1}")
-    if [[ "$pid" != "$RUN_PID" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "${CMD[0]##*/}" ]]; then
+    for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+      echo "$child"
+      queue+=("$child")
+    done
+  done
+}
+# The server: the first of them whose argv[0] is the CMD's program (Node names its main thread
+# "MainThread", so /proc/<pid>/comm does not say "node").
+server_pid() {
+  local pid arg0
+  for pid in $(descendants "$RUN_PID"); do
+    arg0="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n 1)"
+    if [[ "${arg0##*/}" == "${CMD[0]##*/}" ]]; then
       echo "$pid"
       return 0
     fi
-    for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do queue+=("$child"); done
   done
   return 1
 }
