@@ -200,7 +200,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
         const token = bearerToken(req);
         const owner = keyRing.enabled ? keyRing.ownerOf(token) : null;
         if (owner) return owner;
-        // req.ip is undefined for injected WebSockets and unix sockets (STACK.md).
+        // req.ip is undefined for injected WebSockets and unix sockets (docs/design.md, "Known traps of the stack").
         return req.ip ?? req.socket?.remoteAddress ?? 'local';
       },
       errorResponseBuilder: (_req, context) =>
