@@ -211,7 +211,8 @@ def sweep(client, catalog):
     gain, depth = "network.init.gain", "network.depth"
     if gain not in axes or depth not in axes:
         fail(f"unexpected sweep axes: {axes}")
-    others = [a for a in axes if a not in (gain, depth)]
+    # A labelled axis has its values in its own column and its labels in "<path>.label": group by the label.
+    others = [a for a in axes if a not in (gain, depth) and f"{a}.label" not in axes]
     gains = sorted({float(r[gain]) for r in rows})
     depths = sorted({int(float(r[depth])) for r in rows})
     groups = sorted({tuple(r[a] for a in others) for r in rows})
