@@ -6,7 +6,7 @@
  * installs python3-pytest, python3-pandas and python3-websockets).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,36 @@ describe.skipIf(skipReason !== null)('clients/python (gradient_lab) against a li
     expect(run.status, output).toBe(0);
     // All of it ran: nothing skipped (a skip would mean the server or a module was not there).
     expect(summary).toMatch(/^\d+ passed in [\d.]+s$/);
-    expect(Number(/^(\d+) passed/.exec(summary)![1])).toBeGreaterThanOrEqual(19);
+    expect(Number(/^(\d+) passed/.exec(summary)![1])).toBeGreaterThanOrEqual(20);
   });
+
+  // The README's and the package README's Python snippets, run as written (against this server).
+  for (const doc of ['README.md', 'clients/python/README.md']) {
+    it(`runs the Python snippets in ${doc}`, () => {
+      const blocks = [...readFileSync(join(ROOT, doc), 'utf8').matchAll(/^( *)```python\n([\s\S]*?)^ *```$/gm)].map(
+        ([, indent, body]) =>
+          body!
+            .split('\n')
+            .map((line) => line.slice(indent!.length))
+            .join('\n'),
+      );
+      expect(blocks.length).toBeGreaterThan(0);
+      for (const block of blocks) {
+        const run = spawnSync(PYTHON, ['-c', block.replaceAll('http://localhost:8080', server.url)], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          timeout: 90_000,
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: process.env.HOME ?? '',
+            PYTHONPATH: join(ROOT, 'clients/python/src'),
+            PYTHONDONTWRITEBYTECODE: '1',
+            GRADIENT_LAB_API_KEY: 'py-client-key',
+          },
+        });
+        expect(run.stderr, block).toBe('');
+        expect(run.status, block).toBe(0);
+      }
+    });
+  }
 });

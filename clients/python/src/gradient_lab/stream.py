@@ -157,7 +157,8 @@ def ws_connect_options(headers: Dict[str, str], close_timeout: float = 10.0) -> 
     ``max_queue=None`` matters. By default ``websockets`` buffers at most 32 received messages and
     then stops reading the socket until the application takes one. A client that leaves early
     (``break`` out of the loop, then close) with 32 unread events queued never reads the server's
-    close frame, so ``close()`` waits for ``close_timeout`` before it gives up: the program hangs.
+    close frame, so ``close()`` waits out the close timeout (three times ``close_timeout`` with
+    websockets 10.4: 30 s with its default) before it gives up: the program hangs.
     With ``max_queue=None`` the library keeps reading, sees the close frame at once and ``close()``
     returns promptly. The events of one job are bounded by the server's job budget, so the
     unbounded queue is bounded in practice.
