@@ -72,18 +72,25 @@ def _table(columns: Dict[str, List[Any]], use_pandas: bool):
 
 def job_columns(series: Dict[str, Any]) -> Dict[str, List[Any]]:
     """A decoded columnar series as CSV-like columns: step, loss, gradNorm, clippedGradNorm, lr,
-    paramNorm, then ``<layer>.<quantity>`` for every per-layer series (W1.gradNorm, W1.weightNorm,
-    W1.updateRatio, and whatever else the server records per layer, e.g. W1.backwardNorm)."""
+    paramNorm, then ``<layer>.<quantity>`` for every per-layer series (W1.gradNorm,
+    W1.backwardNorm where recorded, W1.weightNorm, W1.updateRatio, then anything newer)."""
     columns: Dict[str, List[Any]] = {"step": list(series["steps"])}
     for key in ("loss", "gradNorm", "clippedGradNorm", "lr", "paramNorm"):
         if key in series:
             columns[key] = [float(x) for x in series[key]]
     for layer in series.get("layers", []):
-        for key, values in layer.items():
+        # The CSV's order first, then anything newer the server records per layer.
+        keys = [k for k in _LAYER_ORDER if k in layer] + [k for k in layer if k not in _LAYER_ORDER]
+        for key in keys:
+            values = layer[key]
             if key == "name" or not isinstance(values, list):
                 continue
             columns[f"{layer['name']}.{key}"] = [float(x) for x in values]
     return columns
+
+
+# Per-layer columns in the order of the server's CSV (src/http/csv.ts).
+_LAYER_ORDER = ("gradNorm", "backwardNorm", "weightNorm", "updateRatio")
 
 
 def job_frame(series: Dict[str, Any], use_pandas: bool):
