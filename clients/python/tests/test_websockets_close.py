@@ -19,7 +19,7 @@ websockets = pytest.importorskip("websockets")
 from gradient_lab import Client  # noqa: E402
 from gradient_lab.stream import ws_connect_options  # noqa: E402
 
-CLOSE_TIMEOUT = 0.5
+CLOSE_TIMEOUT = 1.0
 
 
 def seconds_to_leave_early(client: Client, job_id: str, **options) -> float:
