@@ -42,10 +42,11 @@ def follow(client, spec):
     for event in client.events(job["id"]):
         if event["type"] == "step":
             steps += 1
-            layers = " ".join(fmt(layer["gradNorm"]) for layer in event["layers"])
+            # Per layer, the backward signal ‖∂L/∂z_l‖: it fans out by the gain per layer for W = gain·I.
+            layers = " ".join(fmt(layer.get("backwardNorm", layer["gradNorm"])) for layer in event["layers"])
             print(
                 f"step {event['step']:>5}  loss {fmt(event['loss']):>12}  "
-                f"|g| {fmt(event['gradNorm']):>12}  clipped {fmt(event['clippedGradNorm']):>12}  layers {layers}"
+                f"|g| {fmt(event['gradNorm']):>12}  clipped {fmt(event['clippedGradNorm']):>12}  |dL/dz_l| {layers}"
             )
         elif event["type"] == "nonfinite":
             print(f"step {event['step']:>5}  first non-finite value: {event['where']} = {event['value']}")
@@ -57,16 +58,22 @@ def follow(client, spec):
 
 
 def describe(summary):
+    """The summary's two verdicts: what the gradients did, what training achieved, and how much
+    clipping acted (docs/verdicts.md)."""
+    gradients, training = summary["gradients"], summary["training"]
+    clipping = summary["mitigation"]["clipping"]
+    clipped = f", clipped on {clipping['fraction']:.0%} of steps (by up to {fmt(clipping['maxFactor'])}x)" if clipping else ""
     return (
-        f"outcome {summary['outcome']}, backward gain {fmt(summary.get('backwardGain'))}, "
-        f"predicted gain^(L-1) {fmt(summary.get('predictedLayerGradFactor'))}"
+        f"gradients {gradients['verdict']} (backward gain {fmt(gradients['backwardGain'])}, "
+        f"predicted gain^(L-1) {fmt(summary.get('predictedLayerGradFactor'))}){clipped}, "
+        f"training {training['verdict']}"
     )
 
 
 def table(frame, steps):
     """Prints a few columns of the result (frame: a dict of column name -> list)."""
     columns = list(frame)
-    layer_norms = [c for c in columns if c.endswith(".gradNorm")]
+    layer_norms = [c for c in columns if c.endswith(".backwardNorm")] or [c for c in columns if c.endswith(".gradNorm")]
     show = [c for c in ("step", "loss", "gradNorm", "clippedGradNorm") if c in columns]
     show += layer_norms[:1] + layer_norms[-1:] if len(layer_norms) > 1 else layer_norms
     print()
@@ -97,7 +104,7 @@ def main():
 
     clipped = client.preset("textbook-exploding-clip-norm")
     result = client.run(clipped["spec"])
-    print(f"\n{clipped['id']}: {len(result.frame['step'])} steps, {describe(result.summary)}")
+    print(f"\n{clipped['id']}: {len(result.frame['step'])} steps: {describe(result.summary)}")
 
     if "--no-sweep" not in sys.argv:
         sweep(client)

@@ -89,7 +89,9 @@ async def main():
         elif event["type"] == "nonfinite":
             print(f"seq {event['seq']:>4}  first non-finite value at step {event['step']}: {event['where']}")
         else:
-            print(f"seq {event['seq']:>4}  done: {event['status']}, outcome {(event.get('summary') or {}).get('outcome')}")
+            summary = event.get("summary") or {}
+            verdicts = f"gradients {summary['gradients']['verdict']}, training {summary['training']['verdict']}" if summary else "no summary"
+            print(f"seq {event['seq']:>4}  done: {event['status']}, {verdicts}")
     if seqs != list(range(len(seqs))):
         raise SystemExit("error: a seq was missed or repeated")
     print(f"{len(seqs)} events, seq 0..{seqs[-1]}, each exactly once")

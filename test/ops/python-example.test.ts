@@ -45,8 +45,11 @@ describe.skipIf(!python)('examples/python', () => {
     // The script itself checks that the stream and the result agree; here: something was streamed and tabulated.
     expect(stepLines.length).toBeGreaterThan(0);
     expect(Number(total![1])).toBe(stepLines.length);
-    expect(run.stdout).toMatch(/^done: outcome \w+/m);
-    expect(run.stdout).toMatch(/^textbook-exploding-clip-norm: \d+ steps, outcome converged/m);
+    expect(run.stdout).toMatch(/^done: gradients exploding \(backward gain 38\.4434, .*\), training \w+$/m);
+    // Issue 14: a clipped textbook run reads "gradients exploding, clipped on N % of steps, training converged".
+    expect(run.stdout).toMatch(
+      /^textbook-exploding-clip-norm: \d+ steps: gradients exploding \(.*\), clipped on \d+% of steps \(by up to [\d.e+]+x\), training converged$/m,
+    );
     // The sweep part: every cell streamed, then the grid, one table per mitigation.
     const cellLines = run.stdout.split('\n').filter((l) => /^cell\s+\d+\s/.test(l));
     const swept = /^sweep succeeded: (\d+) cells$/m.exec(run.stdout);
@@ -91,7 +94,7 @@ describe.skipIf(!python)('examples/python', () => {
       );
       expect(resumes.length).toBeGreaterThanOrEqual(1);
       for (const from of resumes) expect(from).toBeGreaterThanOrEqual(100);
-      expect(run.stdout).toMatch(/^seq\s+\d+\s+done: succeeded/m);
+      expect(run.stdout).toMatch(/^seq\s+\d+\s+done: succeeded, gradients exploding, training converged$/m);
       expect(run.stdout).toContain(`${seqs.length} events, seq 0..${seqs.length - 1}, each exactly once`);
     },
   );

@@ -65,12 +65,27 @@ def test_run_submits_waits_and_returns_the_series_as_a_dataframe(client: Client)
     assert summary["firstNonFiniteStep"] is None
     # The clipped net trains: its final loss is a small fraction of the first.
     assert summary["finalLoss"] < 0.01 * summary["firstLoss"]
+    # Two verdicts: the gradients explode (clipping does not change the backward signal), and
+    # training converges (clipping bounds the updates).
+    assert summary["gradients"]["verdict"] == "exploding"
+    assert summary["training"]["verdict"] == "converged"
     # For W = g·I the backward signal grows by g per layer: ‖∂L/∂z_1‖/‖∂L/∂z_L‖ = 1.5^9.
-    assert summary["backwardGain"] == pytest.approx(1.5**9, rel=1e-12)
+    assert summary["gradients"]["backwardGain"] == pytest.approx(1.5**9, rel=1e-12)
     frame = result.frame
     assert isinstance(frame, pd.DataFrame)
     assert list(frame["step"]) == list(range(1, 301))
     assert [c for c in frame.columns if c.endswith(".gradNorm")] == [f"W{k}.gradNorm" for k in range(1, 11)]
+    # Per layer at step 1: equal weight gradients, and a backward signal 1.5 times the next layer's.
+    first = frame.iloc[0]
+    weight = [first[f"W{k}.gradNorm"] for k in range(1, 11)]
+    signal = [first[f"W{k}.backwardNorm"] for k in range(1, 11)]
+    assert weight == pytest.approx([weight[0]] * 10, rel=1e-12)
+    assert [signal[k] / signal[k + 1] for k in range(9)] == pytest.approx([1.5] * 9, rel=1e-12)
+    # How much clipping acted: on the steps whose norm exceeded maxNorm = 1, by up to that norm.
+    clipping = summary["mitigation"]["clipping"]
+    assert clipping["stepsClipped"] == int((frame["gradNorm"] > 1).sum()) > 0
+    assert clipping["fraction"] == pytest.approx(clipping["stepsClipped"] / 300, rel=1e-15)
+    assert clipping["maxFactor"] == pytest.approx(frame["gradNorm"].max(), rel=1e-9)
     # Clipping: the norm after clipping never exceeds maxNorm (to rounding), the raw norm does.
     assert (frame["clippedGradNorm"] <= 1.0 + 1e-12).all()
     assert frame["gradNorm"].iloc[0] > 1.0
@@ -78,6 +93,9 @@ def test_run_submits_waits_and_returns_the_series_as_a_dataframe(client: Client)
     # job() and wait() agree with the result's own job resource.
     assert client.job(result.id)["summary"] == summary
     assert client.wait(result.id)["status"] == "succeeded"
+    # The step events carry the same per-layer numbers.
+    steps = [e for e in client.events(result.id) if e["type"] == "step"]
+    assert [layer["backwardNorm"] for layer in steps[0]["layers"]] == signal
 
 
 def test_cancel_ends_a_running_job_and_a_second_cancel_is_a_409(client: Client) -> None:
@@ -223,6 +241,8 @@ def test_a_nonfinite_result_reads_into_pandas_with_nan_and_inf_in_place(client: 
     assert result.status == "succeeded"  # a simulation that blew up has still succeeded
     assert summary["firstNonFiniteStep"] == 3
     assert summary["nonFinite"]["step"] == 3
+    assert (summary["gradients"]["verdict"], summary["training"]["verdict"]) == ("exploding", "nonfinite")
+    assert summary["training"]["lossRatio"] == math.inf
     frame = result.frame
     last = frame.iloc[-1]
     assert last["step"] == 3
