@@ -2,14 +2,14 @@
  * Restart without loss, at process level (issue 4): the real server entry is killed with SIGKILL
  * in the middle of a long job and started again on the same data directory. The job must finish
  * with exactly the series of an uninterrupted run (the engine run in this process is the
- * reference: runs are deterministic, DESIGN.md), a client reconnecting with `from` must see every
+ * reference: runs are deterministic, docs/design.md), a client reconnecting with `from` must see every
  * event once and in order, and a job that had ended must read back byte for byte.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytes, getJob, json, readEvents, type ServerProcess, startServer, submit, waitFor } from './process.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { bytes, getJob, json, readEvents, type ServerProcess, startServer, submit, WAIT } from './process.js';
 import { reference } from './reference.js';
 import { LONG_SPEC, SHORT_SPEC } from './specs.js';
 
@@ -35,10 +35,7 @@ describe('SIGKILL in the middle of a long job, then restart on the same DATA_DIR
 
     // A job that ends before the crash: its every representation must survive unchanged.
     const ended = await submit(first.url, SHORT_SPEC);
-    await waitFor('the short job to end', async () => {
-      const job = await getJob(first.url, ended.id);
-      return job.status === 'succeeded' ? job : undefined;
-    });
+    await vi.waitFor(async () => expect((await getJob(first.url, ended.id)).status).toBe('succeeded'), WAIT);
     const endedPaths = [
       `/v1/jobs/${ended.id}`,
       `/v1/jobs/${ended.id}/result`,
