@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { presets } from '../src/contract/presets.js';
 import { JobSpec, type JobSpecInput } from '../src/contract/spec.js';
-import { simulate } from '../src/engine/index.js';
+import { estimateWork, simulate } from '../src/engine/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,6 +37,53 @@ export interface RunFigures {
   title: string;
   spec: JobSpecInput;
   summary: Record<string, Json>;
+  /** The global gradient norm at step 1 (the summary keeps only the extremes). */
+  firstGradNorm: number;
+}
+
+function runOne(id: string, title: string, spec: JobSpecInput): RunFigures {
+  const out = simulate(JobSpec.parse(spec));
+  return {
+    id,
+    title,
+    spec,
+    summary: JSON.parse(JSON.stringify(out.summary)),
+    firstGradNorm: out.series.length > 0 ? out.series.gradNorm[0]! : Number.NaN,
+  };
+}
+
+function setPath(obj: Record<string, unknown>, keyPath: string, value: unknown): Record<string, unknown> {
+  const copy = structuredClone(obj);
+  const keys = keyPath.split('.');
+  let cur = copy as Record<string, unknown>;
+  for (const k of keys.slice(0, -1)) {
+    cur[k] = typeof cur[k] === 'object' && cur[k] !== null ? cur[k] : {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys.at(-1)!] = value;
+  return copy;
+}
+
+const variantCache = new Map<string, RunFigures>();
+
+/**
+ * A preset run with some fields changed, for the docs' "what if" figures: `id@path=json;path=json`
+ * (e.g. `textbook-exploding-clip-norm@training.steps=200`).
+ */
+function runVariant(ref: string): RunFigures {
+  const cached = variantCache.get(ref);
+  if (cached) return cached;
+  const [id, changes = ''] = ref.split('@');
+  const base = runAll().get(id!);
+  if (!base) throw new Error(`figure ${ref}: no preset or variant "${id}"`);
+  let spec = base.spec as unknown as Record<string, unknown>;
+  for (const change of changes.split(';').filter(Boolean)) {
+    const eq = change.indexOf('=');
+    spec = setPath(spec, change.slice(0, eq), JSON.parse(change.slice(eq + 1)));
+  }
+  const run = runOne(ref, base.title, spec as unknown as JobSpecInput);
+  variantCache.set(ref, run);
+  return run;
 }
 
 let cache: Map<string, RunFigures> | null = null;
@@ -45,10 +92,7 @@ let cache: Map<string, RunFigures> | null = null;
 export function runAll(): Map<string, RunFigures> {
   if (cache) return cache;
   const out = new Map<string, RunFigures>();
-  const run = (id: string, title: string, spec: JobSpecInput) => {
-    const summary = simulate(JobSpec.parse(spec)).summary as unknown as Record<string, Json>;
-    out.set(id, { id, title, spec, summary: JSON.parse(JSON.stringify(summary)) });
-  };
+  const run = (id: string, title: string, spec: JobSpecInput) => out.set(id, runOne(id, title, spec));
   for (const p of presets) {
     run(p.id, p.title, p.spec);
     for (const m of p.mitigated) run(m.id, m.title, m.spec);
@@ -66,12 +110,19 @@ function at(obj: Json, keyPath: string): Json | undefined {
   return cur;
 }
 
-/** A figure's raw value: a summary field, or one derived from it. */
+/**
+ * A figure's raw value: a summary field, or one derived from it. Keys: `<id>.<field>`, or
+ * `<id>@<changes>:<field>` for a changed run (see runVariant), or `all.maxEstimatedWork`.
+ */
 export function figureValue(key: string): Json {
-  const dot = key.indexOf('.');
-  const id = key.slice(0, dot);
-  const field = key.slice(dot + 1);
-  const run = runAll().get(id);
+  if (key === 'all.maxEstimatedWork') {
+    return Math.max(...[...runAll().values()].map((r) => estimateWork(JobSpec.parse(r.spec)).flops));
+  }
+  const changed = key.includes('@');
+  const split = changed ? key.lastIndexOf(':') : key.indexOf('.');
+  const id = key.slice(0, split);
+  const field = key.slice(split + 1);
+  const run = changed ? runVariant(id) : runAll().get(id);
   if (!run) throw new Error(`figure ${key}: no preset or variant "${id}"`);
   const s = run.summary;
   const num = (x: Json | undefined) => (typeof x === 'number' ? x : Number(x));
@@ -87,6 +138,8 @@ export function figureValue(key: string): Json {
       return num(s['finalLoss']) / num(s['baselineLoss']);
     case 'steps':
       return JobSpec.parse(run.spec).training.steps;
+    case 'firstGradNorm':
+      return run.firstGradNorm;
     default: {
       const v = at(s, field);
       if (v === undefined) throw new Error(`figure ${key}: the summary has no "${field}"`);
@@ -186,7 +239,7 @@ function presetRows(): string {
       formatFigure(s['stepsRun'] ?? null, 'int'),
       `${formatFigure(s['firstLoss'] ?? null)} → ${formatFigure(s['finalLoss'] ?? null)}`,
       formatFigure(s['baselineLoss'] ?? null),
-      formatFigure(at(s, 'gradients.backwardGain') ?? null),
+      formatFigure(at(s, 'gradients.backwardGain') ?? s['backwardGain'] ?? null),
       formatFigure(at(s, 'gradients.normGrowth') ?? null),
     ]);
   }
@@ -281,12 +334,26 @@ function discriminator(options: JS[]): string | null {
 
 const fmtDefault = (s: JS) => (s.default !== undefined ? `\`${JSON.stringify(s.default)}\`` : '');
 
-function collectFields(s: JS, prefix: string, when: When[], required: boolean | null, out: FieldRow[], skip = ''): void {
+function collectFields(
+  s: JS,
+  prefix: string,
+  when: When[],
+  required: boolean | null,
+  out: FieldRow[],
+  skip = '',
+): void {
   const variants = s.oneOf ?? s.anyOf;
   const tag = variants ? discriminator(variants) : null;
   if (variants && tag) {
     const all = variants.map((o) => String(o.properties![tag]!.const));
-    out.push({ path: prefix, when, required, default: fmtDefault(s), allowed: `object, by \`${tag}\``, meaning: s.description ?? '' });
+    out.push({
+      path: prefix,
+      when,
+      required,
+      default: fmtDefault(s),
+      allowed: `object, by \`${tag}\``,
+      meaning: s.description ?? '',
+    });
     out.push({
       path: `${prefix}.${tag}`,
       when,
@@ -323,7 +390,14 @@ function collectFields(s: JS, prefix: string, when: When[], required: boolean | 
       });
       collectFields({ ...v.items, default: undefined }, `${p}[]`, when, null, out);
     } else {
-      out.push({ path: p, when, required: req, default: fmtDefault(v), allowed: allowedText(v), meaning: v.description ?? '' });
+      out.push({
+        path: p,
+        when,
+        required: req,
+        default: fmtDefault(v),
+        allowed: allowedText(v),
+        meaning: v.description ?? '',
+      });
     }
   }
 }
@@ -393,7 +467,37 @@ export function specFieldsTable(): string {
   );
 }
 
+/** The README's table: each preset, what its run shows, and what each mitigated variant achieves. */
+function readmePresets(): string {
+  const runs = runAll();
+  const rows: string[][] = [];
+  for (const p of presets) {
+    const s = runs.get(p.id)!.summary;
+    const g = at(s, 'gradients.verdict');
+    const t = at(s, 'training.verdict');
+    const gain = `backward gain ${formatFigure(at(s, 'gradients.backwardGain') ?? s['backwardGain'] ?? null)}`;
+    const nonfinite = s['firstNonFiniteStep'];
+    const training =
+      (t ?? s['outcome']) === 'nonfinite' && typeof nonfinite === 'number'
+        ? `non-finite at step ${nonfinite}`
+        : `${t ?? `outcome ${String(s['outcome'])}`}: loss ${formatFigure(s['firstLoss'] ?? null)} → ${formatFigure(s['finalLoss'] ?? null)}`;
+    const fixes = p.mitigated.map((m) => {
+      const ms = runs.get(m.id)!.summary;
+      const clip = at(ms, 'mitigation.clipping');
+      const clipped =
+        clip && typeof clip === 'object' && Number(at(clip, 'stepsClipped')) > 0
+          ? `, clipped on ${percent(Number(at(clip, 'fraction')))} of steps`
+          : '';
+      const verdict = at(ms, 'training.verdict') ?? `outcome ${String(ms['outcome'])}`;
+      return `${m.id.slice(p.id.length + 1)}: ${verdict === 'nonfinite' ? 'non-finite' : verdict}${clipped}`;
+    });
+    rows.push([`\`${p.id}\``, `${g ?? String(s['outcome'])} (${gain})`, training, fixes.join('; ')]);
+  }
+  return table(['preset', 'gradients', 'training', 'mitigated variants: training'], rows);
+}
+
 const BLOCKS: Record<string, () => string> = {
+  'readme-presets': readmePresets,
   'presets-table': presetRows,
   'spec-fields': specFieldsTable,
 };
@@ -401,7 +505,7 @@ const BLOCKS: Record<string, () => string> = {
 // ---------------------------------------------------------------- rendering
 
 const INLINE = /<!--fig:([^|>]+?)(?:\|([^>]*?))?-->([\s\S]*?)<!--\/fig-->/g;
-const BLOCK = /<!--gen:([\w-]+)-->\n([\s\S]*?)\n<!--\/gen-->/g;
+const BLOCK = /<!--gen:([\w-]+)-->([\s\S]*?)<!--\/gen-->/g;
 
 /** The markdown with every marked figure and block as the code produces it now. */
 export function render(markdown: string): string {

@@ -188,12 +188,15 @@ function renderDepth(run) {
   const predicted = predictedBackwardProfile(run.spec);
   const series = [];
   const ys = [];
+  // The latest step at which every layer's signal is finite (a blown-up step draws nothing).
+  let latest = n - 1;
+  while (latest > 0 && !run.layerBackward.every((col) => Number.isFinite(col[latest]))) latest--;
   if (run.hasBackward) {
     series.push(
       { label: '‖∂L/∂z_l‖ step 1', color: PALETTE[0], width: 2, points: { show: true, size: 6 } },
-      { label: '‖∂L/∂z_l‖ latest step', color: PALETTE[4], dash: [4, 3] },
+      { label: '‖∂L/∂z_l‖ latest finite step', color: PALETTE[4], dash: [4, 3] },
     );
-    ys.push(column(run.layerBackward, 0), column(run.layerBackward, n - 1));
+    ys.push(column(run.layerBackward, 0), column(run.layerBackward, latest));
     if (predicted) {
       // The closed form fixes the ratios; its scale is layer L's measured value at step 1.
       const last = n > 0 ? run.layerBackward[L - 1][0] : Number.NaN;
@@ -224,6 +227,7 @@ function renderDepth(run) {
       `theory ‖∂L/∂z_1‖/‖∂L/∂z_L‖ = ${fmt(predicted.gain)}^${predicted.depth - 1} = ${fmt(predicted.factor, 6)}` +
       (measured !== null && Number.isFinite(measured) ? `, measured ${fmt(measured, 6)}` : '') +
       (bg !== null && bg !== undefined ? ` (summary’s backward gain ${fmt(bg, 6)})` : '') +
+      (n > 1 && run.hasBackward ? `; the dashed line is step ${run.steps[latest]}` : '') +
       '. The weight gradients ‖∂L/∂W_l‖ stay level: the forward signal reaching layer l grows by the gain per layer ' +
       'exactly as the backward signal shrinks.';
   } else if (run.hasBackward) {
