@@ -299,7 +299,8 @@ function renderSummary(dl, summary, run) {
     if (t) rows.push(['training', t.verdict, t.verdict]);
     if (clip) {
       rows.push(['steps clipped', `${clip.stepsClipped} of ${summary.stepsRun}`]);
-      rows.push(['largest clip factor', fmt(clip.maxFactor)]);
+      // maxFactor = ‖g‖/‖g_clipped‖ at the step clipping cut hardest (1 when it never acted).
+      rows.push(['gradient cut by up to', `${fmt(clip.maxFactor)}×`]);
     }
   } else {
     rows.push(['outcome (deprecated)', summary.outcome, summary.outcome]);
