@@ -736,7 +736,11 @@ async function loadPresets() {
 
 function applyPreset() {
   const p = state.presets.find((x) => x.id === $('#preset').value);
-  const tags = p ? [p.phenomenon, p.expectedOutcome && `expected outcome: ${p.expectedOutcome}`].filter(Boolean) : [];
+  const expected =
+    p?.expectedGradients || p?.expectedTraining
+      ? `expected: gradients ${p.expectedGradients ?? '?'} · training ${p.expectedTraining ?? '?'}`
+      : p?.expectedOutcome && `expected outcome: ${p.expectedOutcome}`;
+  const tags = p ? [p.phenomenon, expected].filter(Boolean) : [];
   $('#preset-description').textContent = p
     ? `${tags.length > 0 ? `[${tags.join('; ')}] ` : ''}${p.description ?? ''}`
     : '';
