@@ -878,7 +878,8 @@ Object.defineProperty(window, '__gl', {
   }),
 });
 
-for (const p of document.querySelectorAll('.chart .placeholder')) p.dataset.initial = p.textContent.trim();
+for (const p of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.chart .placeholder')))
+  p.dataset.initial = p.textContent.trim();
 // Before any run, the theory line follows the form (another gain, another depth).
 $('#spec-form').addEventListener('change', () => {
   if (state.current) return;

@@ -100,6 +100,9 @@ export class SweepView {
     this.presets = [];
     this.current = null; // { sweep, cells, stream, conn }
     this.geometry = null;
+    /** Each ended cell's verdict line by job id (null while it loads). */
+    this.verdicts = new Map();
+    this.hovered = null;
     this.frame = 0;
     this.listTimer = 0;
     this.visible = false;
@@ -598,7 +601,6 @@ export class SweepView {
    */
   verdictOf(cell) {
     if (!cell.jobId || !ENDED.has(cell.status)) return null;
-    this.verdicts ??= new Map();
     const known = this.verdicts.get(cell.jobId);
     if (known !== undefined) return known;
     this.verdicts.set(cell.jobId, null);
