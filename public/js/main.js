@@ -283,6 +283,9 @@ function renderRunHead(run, connState) {
       ? 'No summary (the job did not finish).'
       : 'Running: the verdicts arrive with the last step.';
     verdict.dataset.state = 'running';
+    verdict.dataset.gradients = '';
+    verdict.dataset.training = '';
+    verdict.dataset.clippedFraction = '';
   }
   renderSummary($('#summary'), run?.summary, run);
 }
