@@ -16,6 +16,9 @@ export interface FieldError {
 /** The message of an unknown key; the API has always used it (src/http/problem.ts). */
 export const UNKNOWN_FIELD = 'unknown field';
 
+/** At most this many errors of one request get a suggestion (each walks the schema). */
+export const MAX_SUGGESTIONS = 50;
+
 /**
  * Optimal-string-alignment distance: Levenshtein (insert, delete, substitute) plus the swap of two
  * adjacent characters, each costing 1, so `gian` is one edit from `gain`.
@@ -53,7 +56,9 @@ export function nearest(word: string, candidates: readonly string[]): string | n
   let best: string | null = null;
   let bestD = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
-    if (c === word) continue;
+    // The length difference bounds the distance from below: most candidates cost nothing, and a
+    // hostile megabyte-long key is never compared.
+    if (c === word || Math.abs(c.length - w.length) > limit) continue;
     const d = editDistance(w, c.toLowerCase());
     if (d < bestD) {
       best = c;
@@ -197,7 +202,9 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  */
 export function withSuggestions(errors: FieldError[], schema: unknown, input: unknown, prefix = ''): FieldError[] {
   if (!isSchema(schema)) return errors;
-  return errors.map((e) => {
+  return errors.map((e, i) => {
+    // A body with thousands of bad keys gets suggestions for the first ones only.
+    if (i >= MAX_SUGGESTIONS) return e;
     if (prefix && !e.path.startsWith(`${prefix}.`)) return e;
     const path = splitPath(prefix ? e.path.slice(prefix.length + 1) : e.path);
     if (e.message === UNKNOWN_FIELD && path.length > 0) {

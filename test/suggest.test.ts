@@ -44,6 +44,18 @@ describe('nearest', () => {
     expect(nearest('banana', ['network', 'training', 'data'])).toBeNull();
     expect(nearest('xyz', ['sgd', 'adam'])).toBeNull();
   });
+
+  it('never compares a word whose length alone rules it out (a hostile 1 MB key costs nothing)', () => {
+    const huge = 'x'.repeat(1_000_000);
+    expect(nearest(huge, ['network', 'training'])).toBeNull();
+    const body: Record<string, unknown> = { network: { kind: 'linear', depth: 2 } };
+    for (let i = 0; i < 5000; i++) body[`trainng${i}`] = i;
+    const parsed = JobSpec.safeParse(body);
+    const errors = withSuggestions(fieldErrorsFromIssues(parsed.error!.issues), JobSpec, body);
+    expect(errors).toHaveLength(5000);
+    // Only the first MAX_SUGGESTIONS errors are looked at; the rest keep their plain message.
+    expect(errors[4999]).toEqual({ path: 'trainng4999', message: 'unknown field' });
+  });
 });
 
 describe('names and options read from the schema', () => {
