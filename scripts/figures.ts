@@ -26,7 +26,7 @@ import { estimateWork, simulate } from '../src/engine/index.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The files whose figures this script owns. */
-export const FIGURE_FILES = ['README.md', 'docs/presets.md'];
+export const FIGURE_FILES = ['README.md', 'docs/presets.md', 'docs/verdicts.md'];
 
 // ---------------------------------------------------------------- runs
 
@@ -496,7 +496,40 @@ function readmePresets(): string {
   return table(['preset', 'gradients', 'training', 'mitigated variants: training'], rows);
 }
 
+/** docs/verdicts.md's table: both verdicts and their evidence for every preset and variant. */
+function verdictsTable(): string {
+  const rows: string[][] = [];
+  for (const run of runAll().values()) {
+    const s = run.summary;
+    const clip = at(s, 'mitigation.clipping');
+    rows.push([
+      run.id,
+      formatFigure(at(s, 'gradients.verdict') ?? null),
+      formatFigure(at(s, 'gradients.backwardGain') ?? null),
+      formatFigure(at(s, 'gradients.normGrowth') ?? null),
+      formatFigure(at(s, 'training.verdict') ?? null),
+      formatFigure(at(s, 'training.lossRatio') ?? null),
+      clip && typeof clip === 'object'
+        ? `${formatFigure(at(clip, 'stepsClipped') ?? null, 'int')} (${percent(Number(at(clip, 'fraction')))}), ×${formatFigure(at(clip, 'maxFactor') ?? null)}`
+        : '–',
+    ]);
+  }
+  return table(
+    [
+      'preset / variant',
+      'gradients',
+      'backward gain',
+      'norm growth',
+      'training',
+      'loss ratio',
+      'clipping: steps (fraction), max factor',
+    ],
+    rows,
+  );
+}
+
 const BLOCKS: Record<string, () => string> = {
+  'verdicts-table': verdictsTable,
   'readme-presets': readmePresets,
   'presets-table': presetRows,
   'spec-fields': specFieldsTable,

@@ -245,7 +245,9 @@ describe('examples/specs', () => {
       expect(stderr).toBe('');
       expect(code).toBe(0);
       const summary = Summary.parse(JSON.parse(stdout).summary);
-      expect(summary.outcome).toBe(expected.get(id));
+      // The verdicts the preset of the same name promises (test/presets.test.ts pins them in-process).
+      expect({ gradients: summary.gradients.verdict, training: summary.training.verdict }).toEqual(expected.get(id));
+      if (file === 'textbook-clipped.json') expect(summary.mitigation.clipping?.stepsClipped).toBeGreaterThan(0);
     },
   );
 });
