@@ -50,7 +50,7 @@ const charts = {
   depth: new LogChart($('#chart-depth'), {
     series: [{ label: '—' }],
     xLabel: 'layer l',
-    yLabel: 'norm at step 1',
+    yLabel: '‖∂L/∂z_l‖, ‖∂L/∂W_l‖',
   }),
   time: new LogChart($('#chart-time'), {
     series: [{ label: 'step 1' }, { label: 'latest step', color: PALETTE[1] }],

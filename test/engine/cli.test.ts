@@ -224,10 +224,10 @@ describe('gradient-lab run', () => {
 });
 
 describe('examples/specs', () => {
-  const expected = new Map<string, string>();
+  const expected = new Map<string, { gradients: string; training: string }>();
   for (const p of presets) {
-    expected.set(p.id, p.expectedOutcome);
-    for (const m of p.mitigated) expected.set(m.id, m.expectedOutcome);
+    expected.set(p.id, { gradients: p.expectedGradients, training: p.expectedTraining });
+    for (const m of p.mitigated) expected.set(m.id, { gradients: m.expectedGradients, training: m.expectedTraining });
   }
 
   it('holds exactly the files scripts/example-specs.ts writes from the presets (no drift)', () => {
