@@ -53,8 +53,8 @@ export const EnvSchema = z.object({
   WS_PING_MS: num(integer(100).default(15_000)),
   WS_STALL_MS: num(integer(10).default(10_000)),
   WORKER_MAX_OLD_GEN_MB: num(integer(16).default(512)),
-  // DESIGN.md's distributed backend (BullMQ queue, Redis events and records) is not built yet: an
-  // operator who sets REDIS_URL expects it, so refuse to start rather than silently run embedded.
+  // The distributed backend (docs/design.md, "Architecture": BullMQ queue, Redis events and records) is not
+  // built yet: an operator who sets REDIS_URL expects it, so refuse to start rather than silently run embedded.
   REDIS_URL: str(
     z
       .undefined({
