@@ -49,8 +49,8 @@ export const MIGRATIONS: readonly string[] = [
      owner TEXT,
      name TEXT,
      status TEXT NOT NULL,
-     created_at TEXT NOT NULL,
-     ended_at TEXT,
+     created_at TIMESTAMPTZ NOT NULL,
+     ended_at TIMESTAMPTZ,
      request JSON NOT NULL,
      shape JSON NOT NULL,
      theory JSON NOT NULL,
@@ -154,6 +154,56 @@ export async function migrate(pool: pg.Pool, schemaName = 'public'): Promise<num
           broken = err;
         });
     }
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * Read-your-writes on a pool. Writes run on any free connection, so two writes issued one after
+ * the other could reach PostgreSQL in either order: writes under the same key (a job, a sweep) are
+ * chained, writes under different keys run in parallel, and a read first waits for the writes
+ * issued before it (under its key, or all of them).
+ */
+export class OrderedWrites {
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly before: Promise<unknown>) {}
+
+  /** Runs `write` once every write issued earlier under `key` has settled. */
+  run<T>(key: string, write: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(key) ?? this.before;
+    const done = previous.catch(() => {}).then(write);
+    this.chains.set(key, done);
+    const forget = () => {
+      if (this.chains.get(key) === done) this.chains.delete(key);
+    };
+    done.then(forget, forget);
+    return done;
+  }
+
+  /** Settles once the writes issued so far under `key` (or under every key) have settled. */
+  async settled(key?: string): Promise<void> {
+    if (key !== undefined) await this.chains.get(key)?.catch(() => {});
+    else if (this.chains.size) await Promise.allSettled([...this.chains.values()]);
+  }
+}
+
+/** Runs `work` in a transaction on one connection of `pool`. */
+export async function inTransaction<T>(pool: pg.Pool, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const out = await work(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch((e: Error) => {
+      // Could not even roll back: the connection is gone; the pool must not hand it out again.
+      broken = e;
+    });
+    throw err;
   } finally {
     client.release(broken);
   }

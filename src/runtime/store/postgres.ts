@@ -18,7 +18,7 @@
 import type pg from 'pg';
 import type { DoneEvent, JobStatus } from '../../contract/events.js';
 import type { NonFiniteMark } from '../event-log.js';
-import { createPool, migrate, type PgOptions } from './postgres-schema.js';
+import { createPool, inTransaction, migrate, OrderedWrites, type PgOptions } from './postgres-schema.js';
 import {
   type EvictionPolicy,
   emptyCounts,
@@ -61,8 +61,7 @@ export class PostgresJobStore implements JobStore {
   private readonly pool: pg.Pool;
   private readonly migrated: Promise<unknown>;
   private closed = false;
-  /** The last write issued for each job still in flight. */
-  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly writes: OrderedWrites;
 
   /** `onPoolError` hears of connections that broke while idle (the next query reconnects). */
   constructor(options: PgOptions, onPoolError?: (err: Error) => void) {
@@ -70,6 +69,7 @@ export class PostgresJobStore implements JobStore {
     this.migrated = migrate(this.pool, options.schema);
     // Reported through ready() and every call; never an unhandled rejection.
     this.migrated.catch(() => {});
+    this.writes = new OrderedWrites(this.migrated);
   }
 
   /** Settles once the schema is migrated; rejects when PostgreSQL cannot be reached or migrated. */
@@ -79,8 +79,8 @@ export class PostgresJobStore implements JobStore {
 
   insert(job: StoredJob): Promise<void> {
     const r = toRow(job);
-    return this.write(job.id, (c) =>
-      c.query(
+    return this.write(job.id, () =>
+      this.pool.query(
         `INSERT INTO jobs (id, name, status, owner, sweep_id, spec, created_at, started_at, ended_at, step, summary, error, last_seq)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         [
@@ -104,12 +104,11 @@ export class PostgresJobStore implements JobStore {
 
   setRunning(id: string, startedAt: string | null): Promise<void> {
     const status = startedAt === null ? 'queued' : 'running';
-    return this.write(id, (c) =>
-      c.query(`UPDATE jobs SET status = $1, started_at = $2 WHERE id = $3 AND status IN ('queued', 'running')`, [
-        status,
-        startedAt,
-        id,
-      ]),
+    return this.write(id, () =>
+      this.pool.query(
+        `UPDATE jobs SET status = $1, started_at = $2 WHERE id = $3 AND status IN ('queued', 'running')`,
+        [status, startedAt, id],
+      ),
     );
   }
 
@@ -136,9 +135,8 @@ export class PostgresJobStore implements JobStore {
       result.nonFinite ? JSON.stringify(result.nonFinite) : null,
       JSON.stringify(result.done),
     ];
-    return this.write(job.id, async (c) => {
-      await c.query('BEGIN');
-      try {
+    return this.write(job.id, () =>
+      inTransaction(this.pool, async (c) => {
         const updated = await c.query(
           `UPDATE jobs SET status = $1, started_at = $2, ended_at = $3, step = $4, summary = $5, error = $6, last_seq = $7
            WHERE id = $8`,
@@ -155,12 +153,8 @@ export class PostgresJobStore implements JobStore {
             resultParams,
           );
         }
-        await c.query('COMMIT');
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw err;
-      }
-    });
+      }),
+    );
   }
 
   async get(id: string): Promise<StoredJob | null> {
@@ -216,7 +210,7 @@ export class PostgresJobStore implements JobStore {
 
   async evict(policy: EvictionPolicy): Promise<StoredJob[]> {
     await this.readyToRead();
-    return this.transaction(async (c) => {
+    return inTransaction(this.pool, async (c) => {
       // Every API process runs retention: serialised, two of them never both delete "the excess"
       // (twice the excess), and each job is returned by exactly one of them.
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [EVICT_LOCK]);
@@ -258,59 +252,24 @@ export class PostgresJobStore implements JobStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([this.migrated, ...this.chains.values()]);
+    await Promise.allSettled([this.migrated, this.writes.settled()]);
     await this.pool.end();
   }
 
-  /** Runs a write after the writes issued before it for the same job. */
-  private write(id: string, run: (c: pg.PoolClient) => Promise<unknown>): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('the job store is closed'));
-    const before = this.chains.get(id) ?? this.migrated;
-    const done = before
-      .catch(() => {})
-      .then(async () => {
-        await this.migrated;
-        const client = await this.pool.connect();
-        let broken: Error | undefined;
-        try {
-          await run(client);
-        } catch (err) {
-          // A connection-level failure leaves the client unusable: the pool drops it.
-          if (!(err as { code?: string }).code) broken = err as Error;
-          throw err;
-        } finally {
-          client.release(broken);
-        }
-      });
-    this.chains.set(id, done);
-    const forget = () => {
-      if (this.chains.get(id) === done) this.chains.delete(id);
-    };
-    done.then(forget, forget);
-    return done;
+  /** Runs a write after the writes this process issued before it for the same job. */
+  private async write(id: string, run: () => Promise<unknown>): Promise<void> {
+    if (this.closed) throw new Error('the job store is closed');
+    await this.writes.run(id, async () => {
+      await this.migrated;
+      await run();
+    });
   }
 
   /** Waits until the writes issued so far (for one job, or all) have settled. */
   private async readyToRead(id?: string): Promise<void> {
     if (this.closed) throw new Error('the job store is closed');
     await this.migrated;
-    if (id !== undefined) await this.chains.get(id)?.catch(() => {});
-    else if (this.chains.size) await Promise.allSettled([...this.chains.values()]);
-  }
-
-  private async transaction<T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await run(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    await this.writes.settled(id);
   }
 }
 
