@@ -11,6 +11,10 @@
  * Reported per mode and S: p50/p99/max latency, Redis connections used, and the parent's CPU time
  * per event delivered.
  *
+ * Then cancellation (src/runtime/distributed/cancel.ts): a child process (an API process) cancels
+ * 200 jobs one every 10 ms; the parent (a worker process) watches them all and records when each
+ * one's stop handler runs: p50/p99/max from the cancel call to the handler.
+ *
  *   npm run bench:streams                       # S = 20 and 200, 2,000 events/s, 3 s each
  *   npm run bench:streams -- --rate 5000 --seconds 2
  *
@@ -20,6 +24,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { CancelBus } from '../src/runtime/distributed/cancel.js';
 import {
   entryId,
   jobStreamKey,
@@ -141,7 +146,64 @@ async function runMode(mode: 'mux' | 'dedicated', streams: number, rate: number,
   };
 }
 
-if (process.argv.includes('--write')) {
+/** Child: cancels each id in turn, every 10 ms; prints when each cancel call began. */
+async function cancelAll(prefix: string, ids: string[]): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  const sub = new Redis(REDIS_URL);
+  const bus = new CancelBus(redis, sub, { prefix });
+  const sent: Record<string, number> = {};
+  for (const id of ids) {
+    sent[id] = now();
+    await bus.cancel(id);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  bus.close();
+  redis.disconnect();
+  sub.disconnect();
+  process.stdout.write(JSON.stringify(sent));
+}
+
+async function runCancel(count: number) {
+  const prefix = `gl-bench:${randomBytes(4).toString('hex')}:`;
+  const redis = new Redis(REDIS_URL);
+  const sub = new Redis(REDIS_URL);
+  const bus = new CancelBus(redis, sub, { prefix });
+  const ids = Array.from({ length: count }, (_, i) => `job${i}`);
+  const received = new Map<string, number>();
+  for (const id of ids) await bus.watch(id, () => received.set(id, now()));
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--cancel'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.stdin.end(JSON.stringify({ prefix, ids }));
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  await new Promise((r) => child.on('exit', r));
+  const deadline = Date.now() + 5000;
+  while (received.size < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const sent = JSON.parse(out) as Record<string, number>;
+  const latencies = ids.filter((id) => received.has(id)).map((id) => received.get(id)! - sent[id]);
+  latencies.sort((a, b) => a - b);
+  bus.close();
+  for (const id of ids) await redis.del(`${prefix}cancel:${id}`);
+  redis.disconnect();
+  sub.disconnect();
+  return {
+    count,
+    stopped: latencies.length,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1)!,
+  };
+}
+
+if (process.argv.includes('--cancel')) {
+  let input = '';
+  for await (const chunk of process.stdin) input += chunk;
+  const { prefix, ids } = JSON.parse(input);
+  await cancelAll(prefix, ids);
+} else if (process.argv.includes('--write')) {
   let input = '';
   for await (const chunk of process.stdin) input += chunk;
   const { keys, rate, total } = JSON.parse(input);
@@ -163,4 +225,9 @@ if (process.argv.includes('--write')) {
       );
     }
   }
+  const c = await runCancel(200);
+  console.log('\ncancellation, API process → worker process (cancel call → stop handler)');
+  console.log(
+    `stopped ${c.stopped}/${c.count}  p50 ${c.p50.toFixed(2)} ms  p99 ${c.p99.toFixed(2)} ms  max ${c.max.toFixed(2)} ms`,
+  );
 }
