@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { Problem } from '../contract/api.js';
 import { errors, type FieldError } from '../errors.js';
+import { suggestFieldNames } from './suggest.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -141,7 +142,11 @@ function isGlError(err: FastifyError): boolean {
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
-      const fieldErrors = fieldErrorsFromValidation(err.validation as ZodLikeValidation[], err.validationContext);
+      const fieldErrors = suggestFieldNames(
+        fieldErrorsFromValidation(err.validation as ZodLikeValidation[], err.validationContext),
+        request,
+        err.validationContext,
+      );
       const where = err.validationContext === 'body' || !err.validationContext ? 'request body' : err.validationContext;
       const names = [...new Set(fieldErrors.map((f) => f.path || '(root)'))].join(', ');
       return sendProblem(request, reply, 400, 'GL_ERR_VALIDATION', `Invalid ${where}: ${names}`, fieldErrors);
