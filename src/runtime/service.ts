@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Piscina } from 'piscina';
 import type { DoneEvent, EndStatus, JobStatus, Summary } from '../contract/events.js';
 import type { JobSpec } from '../contract/spec.js';
-import { checkSpec, estimateWork, seriesToJson } from '../engine/index.js';
+import { checkSpec, estimateWork } from '../engine/index.js';
 import { DetailedError, errors, type FieldError } from '../errors.js';
 import type { RuntimeConfig } from './config.js';
 import { JobLog } from './event-log.js';
@@ -262,13 +262,13 @@ export class EmbeddedJobService implements JobService {
     const live = this.live.get(id);
     if (live) {
       if (!visible(live.job, owner)) return null;
-      return { job: this.liveRecord(live), series: seriesToJson(live.log.telemetry.view()), summary: live.job.summary };
+      return { job: this.liveRecord(live), series: live.log.telemetry.view(), summary: live.job.summary };
     }
     const job = await this.store.get(id);
     if (!job || !visible(job, owner)) return null;
     const log = await this.endedLog(id);
     const telemetry = log ? log.telemetry : Telemetry.empty();
-    return { job: storedRecord(job), series: seriesToJson(telemetry.view()), summary: job.summary };
+    return { job: storedRecord(job), series: telemetry.view(), summary: job.summary };
   }
 
   async subscribe(id: string, owner: Owner, options: SubscribeOptions): Promise<Subscription | null> {

@@ -4,7 +4,7 @@
  * uninterrupted run; ended jobs come back byte for byte.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect, Fixture, longSpec, spec, until } from './helpers.js';
+import { collect, Fixture, jsonResult, longSpec, spec, until } from './helpers.js';
 
 const fx = new Fixture();
 afterEach(() => fx.cleanup());
@@ -16,7 +16,7 @@ describe('restart recovery', () => {
     const first = await fx.runtime({ dataDir, workers: 1 });
     const ended = await first.submit(spec({ name: 'ended before the crash' }), null);
     await collect(first, ended.id);
-    const endedResult = await first.result(ended.id, null);
+    const endedResult = await jsonResult(first, ended.id, null);
     const endedEvents = await collect(first, ended.id);
 
     const victim = await first.submit(job, null);
@@ -34,12 +34,12 @@ describe('restart recovery', () => {
     const reference = await fx.runtime({ workers: 1 });
     const uninterrupted = await reference.submit(job, null);
     expect(stitched).toEqual(await collect(reference, uninterrupted.id));
-    const a = (await second.result(victim.id, null))!;
-    const b = (await reference.result(uninterrupted.id, null))!;
+    const a = (await jsonResult(second, victim.id, null))!;
+    const b = (await jsonResult(reference, uninterrupted.id, null))!;
     expect(a.series).toEqual(b.series);
     expect(a.summary).toEqual(b.summary);
 
-    expect(JSON.stringify(await second.result(ended.id, null))).toBe(JSON.stringify(endedResult));
+    expect(JSON.stringify(await jsonResult(second, ended.id, null))).toBe(JSON.stringify(endedResult));
     expect(await collect(second, ended.id)).toEqual(endedEvents);
   });
 

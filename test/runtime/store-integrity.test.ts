@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { metrics } from '../../src/http/ops.js';
 import { integrityStats, StoreRefusedError } from '../../src/runtime/store/integrity.js';
 import { DB_FILE, SqliteJobStore } from '../../src/runtime/store/sqlite.js';
-import { collect, Fixture, longSpec, spec, until } from './helpers.js';
+import { collect, Fixture, jsonResult, longSpec, spec, until } from './helpers.js';
 
 const fx = new Fixture();
 afterEach(() => fx.cleanup());
@@ -128,7 +128,7 @@ describe('a damaged result blob', () => {
         await rt.cancel(job.id, null);
       }
       await collect(rt, job.id);
-      const before = (await rt.result(job.id, null))!;
+      const before = (await jsonResult(rt, job.id, null))!;
       expect(before.job.status).toBe(cancel ? 'cancelled' : 'succeeded');
       if (cancel) expect(before.job.progress.step).toBeLessThan(200_000);
       await rt.close();
@@ -145,7 +145,7 @@ describe('a damaged result blob', () => {
       expect(typeof crcRow.crc).toBe('number');
 
       const again = await fx.runtime({ dataDir: dir, logger });
-      const after = (await again.result(job.id, null))!;
+      const after = (await jsonResult(again, job.id, null))!;
       expect(JSON.stringify(after.series)).toBe(JSON.stringify(before.series));
       expect(after.summary).toEqual(before.summary);
       expect(integrityStats.damagedResults).toBe(damaged0 + 1);
@@ -162,7 +162,7 @@ describe('a damaged result blob', () => {
 
       // Written back: a fresh process reads it without another repair.
       const third = await fx.runtime({ dataDir: dir });
-      expect(JSON.stringify((await third.result(job.id, null))!.series)).toBe(JSON.stringify(before.series));
+      expect(JSON.stringify((await jsonResult(third, job.id, null))!.series)).toBe(JSON.stringify(before.series));
       expect(integrityStats.damagedResults).toBe(damaged0 + 1);
     },
     60_000,
