@@ -22,7 +22,15 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { DoneEvent, JobStatus } from '../../contract/events.js';
 import type { NonFiniteMark } from '../event-log.js';
-import { checkExisting, checkSchema, inspectBeforeOpen, integrityStats, refusal, resultChecksum } from './integrity.js';
+import {
+  checkExisting,
+  checkSchema,
+  inspectBeforeOpen,
+  integrityStats,
+  refusal,
+  resultChecksum,
+  resultChecksumAsync,
+} from './integrity.js';
 import { recomputeResult } from './recompute.js';
 import {
   type EvictionPolicy,
@@ -346,7 +354,8 @@ export class SqliteJobStore implements JobStore {
     if (repairing) return repairing;
     const row = this.stmt.getResult.get(id) as ResultRow | undefined;
     if (!row) return null;
-    const crc = resultChecksum(row);
+    // In slices: a large result (hundreds of MB) must not hold the event loop for its whole CRC.
+    const crc = await resultChecksumAsync(row);
     if (row.crc === null) {
       // Stored before checksums: from now on it is verified against what it holds today.
       this.stmt.setCrc.run(crc, id);
