@@ -27,6 +27,12 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/**
+ * Field errors listed in one problem at most; the rest are counted in `detail`. A body with 500,000
+ * bad array elements once got a 56 MB answer (issue 11, defect 2): the first few say what to fix.
+ */
+export const MAX_FIELD_ERRORS = 20;
+
 /** Seconds a client should wait before retrying a 503 (queue full, draining). */
 const RETRY_AFTER_503_S = 5;
 
@@ -96,7 +102,7 @@ export function sendProblem(
     instance: request.url.split('?')[0] ?? request.url,
     requestId: String(request.id),
   };
-  if (fieldErrors && fieldErrors.length > 0) body.errors = fieldErrors;
+  if (fieldErrors && fieldErrors.length > 0) body.errors = fieldErrors.slice(0, MAX_FIELD_ERRORS);
   if (status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_503_S));
   return reply.code(status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(body);
 }
@@ -141,10 +147,16 @@ function isGlError(err: FastifyError): boolean {
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
-      const fieldErrors = fieldErrorsFromValidation(err.validation as ZodLikeValidation[], err.validationContext);
+      // Only the first MAX_FIELD_ERRORS issues are turned into field errors; the rest are counted.
+      const validation = err.validation as ZodLikeValidation[];
+      const fieldErrors = fieldErrorsFromValidation(validation.slice(0, MAX_FIELD_ERRORS), err.validationContext);
+      const listed = fieldErrors.slice(0, MAX_FIELD_ERRORS);
+      const more =
+        validation.length - Math.min(validation.length, MAX_FIELD_ERRORS) + (fieldErrors.length - listed.length);
       const where = err.validationContext === 'body' || !err.validationContext ? 'request body' : err.validationContext;
-      const names = [...new Set(fieldErrors.map((f) => f.path || '(root)'))].join(', ');
-      return sendProblem(request, reply, 400, 'GL_ERR_VALIDATION', `Invalid ${where}: ${names}`, fieldErrors);
+      const names = [...new Set(listed.map((f) => f.path || '(root)'))].join(', ');
+      const tail = more > 0 ? ` (and ${more} more ${more === 1 ? 'issue' : 'issues'} not listed)` : '';
+      return sendProblem(request, reply, 400, 'GL_ERR_VALIDATION', `Invalid ${where}: ${names}${tail}`, listed);
     }
     if (isGlError(err)) {
       const status = err.statusCode ?? 500;
