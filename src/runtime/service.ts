@@ -23,7 +23,7 @@ import {
   type WorkerTask,
   YIELD_SLOT,
 } from './protocol.js';
-import { FairQueue, SINGLE_LANE } from './queue.js';
+import { FairQueue, laneKey } from './queue.js';
 import { ENDED, emptyCounts, type JobStore, type StoredJob } from './store/types.js';
 import { Telemetry } from './telemetry.js';
 import type {
@@ -377,7 +377,7 @@ export class EmbeddedJobService implements JobService {
     return {
       id: job.id,
       job,
-      lane: job.sweepId === null ? SINGLE_LANE : `sweep:${job.sweepId}`,
+      lane: laneKey(job.owner, job.sweepId),
       log: new JobLog(),
       logger: this.log.child({ jobId: job.id }),
       task: null,
