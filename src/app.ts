@@ -21,7 +21,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import type { AppConfig } from './config.js';
+import { type AppConfig, storageLimits } from './config.js';
 import { errors } from './errors.js';
 import { bearerToken, createKeyRing, redactUrl } from './http/auth.js';
 import { installJsonParser } from './http/json.js';
@@ -138,6 +138,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       jobTtlMs: config.jobTtlMs,
       maxJobs: config.maxJobs,
       workerMaxOldGenMb: config.workerMaxOldGenMb,
+      storage: storageLimits(config),
       logger: app.log.child({ component: 'runtime' }) as never,
     });
     ownsService = true;

@@ -2,8 +2,10 @@
  * The service's configuration, read from environment variables and validated by zod. Every
  * variable has a default that works on a laptop; the README lists them all.
  */
+
 import os from 'node:os';
 import { z } from 'zod';
+import { defaultLimits, type StorageLimits } from './runtime/storage.js';
 
 const MiB = 1024 * 1024;
 
@@ -44,6 +46,8 @@ export const EnvSchema = z.object({
   BODY_LIMIT: num(integer(1024).default(4 * MiB)),
   JOB_TTL: num(integer(1).optional()),
   MAX_JOBS: num(integer(1).optional()),
+  STORE_MAX_BYTES: num(integer(0).optional()),
+  KEY_QUOTA_BYTES: num(integer(0).optional()),
   API_KEYS: list(),
   CORS_ORIGINS: list(),
   RATE_LIMIT_MAX: num(integer(1).default(600)),
@@ -79,6 +83,10 @@ export interface AppConfig {
   /** null → ended jobs are kept until MAX_JOBS evicts them. */
   jobTtlMs: number | null;
   maxJobs: number | null;
+  /** Storage budget in bytes; undefined: the default (half the data directory's free space, ≤ 20 GiB); 0: none. */
+  storeMaxBytes: number | undefined;
+  /** Storage quota per API key in bytes; undefined: a quarter of the budget; 0: none. */
+  keyQuotaBytes: number | undefined;
   apiKeys: string[];
   corsOrigins: string[];
   rateLimitMax: number;
@@ -121,6 +129,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimit: e.BODY_LIMIT,
     jobTtlMs: e.JOB_TTL === undefined ? null : e.JOB_TTL * 1000,
     maxJobs: e.MAX_JOBS ?? null,
+    storeMaxBytes: e.STORE_MAX_BYTES,
+    keyQuotaBytes: e.KEY_QUOTA_BYTES,
     apiKeys: e.API_KEYS,
     corsOrigins: e.CORS_ORIGINS,
     rateLimitMax: e.RATE_LIMIT_MAX,
@@ -131,4 +141,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wsStallMs: e.WS_STALL_MS,
     workerMaxOldGenMb: e.WORKER_MAX_OLD_GEN_MB,
   };
+}
+
+/** The runtime's storage limits from the configuration (runtime/storage.ts): unset → defaults, 0 → none. */
+export function storageLimits(config: Pick<AppConfig, 'dataDir' | 'storeMaxBytes' | 'keyQuotaBytes'>): StorageLimits {
+  const defaults = defaultLimits(config.dataDir);
+  const maxBytes = config.storeMaxBytes === undefined ? defaults.maxBytes : config.storeMaxBytes || null;
+  let keyQuotaBytes: number | null;
+  if (config.keyQuotaBytes !== undefined) keyQuotaBytes = config.keyQuotaBytes || null;
+  else keyQuotaBytes = maxBytes === null ? null : Math.floor(maxBytes / 4);
+  return { maxBytes, keyQuotaBytes };
 }

@@ -31,6 +31,10 @@ export const errors = {
   JOB_ENDED: createError('GL_ERR_JOB_ENDED', 'Job %s has already ended (%s)', 409),
   QUEUE_FULL: createError('GL_ERR_QUEUE_FULL', 'The job queue is full (%s jobs waiting); retry later', 503),
   DRAINING: createError('GL_ERR_DRAINING', 'The server is shutting down and accepts no new jobs', 503),
+  /** The server's storage budget (or its disk) has no room for the job (runtime/storage.ts). */
+  STORAGE_FULL: createError('GL_ERR_STORAGE_FULL', 'No storage left for the job: %s', 507),
+  /** The API key's storage quota has no room for the job (runtime/storage.ts). */
+  QUOTA_EXCEEDED: createError('GL_ERR_QUOTA_EXCEEDED', 'Storage quota exceeded: %s', 429),
   /** The body is not parseable JSON, or carries prototype-pollution keys (__proto__, constructor.prototype). */
   MALFORMED_BODY: createError('GL_ERR_MALFORMED_BODY', 'The request body is not acceptable JSON: %s', 400),
   /** API keys are configured and the request has no valid `Authorization: Bearer <key>`. */

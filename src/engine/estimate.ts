@@ -41,8 +41,8 @@ export function estimateWork(spec: JobSpec): WorkEstimate {
   const records = seriesCapacity(steps, spec.record.every);
   const columns =
     5 + (spec.record.layers ? 3 * layers : 0) + (shape.kind === 'rnn' && spec.record.hiddenGradNorms ? seq : 0);
+  const seriesBytes = records * (4 + 8 * columns);
   const bytes =
-    8 * (params * (2 + optimizerCopies) + activations + samples * (seq * inputDim + outputDim) * 2) +
-    records * (4 + 8 * columns);
-  return { flops: steps * flopsPerStep, bytes, records };
+    8 * (params * (2 + optimizerCopies) + activations + samples * (seq * inputDim + outputDim) * 2) + seriesBytes;
+  return { flops: steps * flopsPerStep, bytes, records, seriesBytes };
 }

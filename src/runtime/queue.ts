@@ -16,7 +16,12 @@ export const LANE_GROUP_SEPARATOR = '\u0001';
 
 /** The lane of a job: grouped by owner (null: no API keys), then single jobs vs each sweep. */
 export function laneKey(owner: string | null, sweepId: string | null): string {
-  return `${owner ?? ''}${LANE_GROUP_SEPARATOR}${sweepId === null ? SINGLE_LANE : `sweep:${sweepId}`}`;
+  return `${laneGroup(owner)}${LANE_GROUP_SEPARATOR}${sweepId === null ? SINGLE_LANE : `sweep:${sweepId}`}`;
+}
+
+/** The group of an owner's lanes (for groupSize). */
+export function laneGroup(owner: string | null): string {
+  return owner ?? '';
 }
 
 interface Lane<T> {
@@ -28,6 +33,8 @@ interface Lane<T> {
 
 interface Group<T> {
   key: string;
+  /** Jobs waiting in the group's lanes. */
+  count: number;
   /** Lanes of the group with work, in turn order; the next to serve is at `turn`. */
   ring: Lane<T>[];
   turn: number;
@@ -51,8 +58,15 @@ export class FairQueue<T extends { id: string }> {
   }
 
   push(item: T, lane: string = SINGLE_LANE): void {
-    this.laneFor(lane).items.push(item);
+    const l = this.laneFor(lane);
+    l.items.push(item);
+    l.group.count++;
     this.count++;
+  }
+
+  /** Jobs waiting in all lanes of one group (an owner's, see laneKey). */
+  groupSize(group: string): number {
+    return this.groups.get(group)?.count ?? 0;
   }
 
   /** The job shift() would return next, left in place. */
@@ -71,6 +85,7 @@ export class FairQueue<T extends { id: string }> {
     const l = this.laneFor(lane);
     if (l.head > 0) l.items[--l.head] = item;
     else l.items.unshift(item);
+    l.group.count++;
     this.count++;
   }
 
@@ -79,6 +94,7 @@ export class FairQueue<T extends { id: string }> {
     const group = this.ring[this.turn];
     const lane = group.ring[group.turn];
     const item = lane.items[lane.head++];
+    group.count--;
     this.count--;
     if (lane.head === lane.items.length) {
       this.dropLane(lane, group.turn);
@@ -107,6 +123,7 @@ export class FairQueue<T extends { id: string }> {
       }
       if (i < 0) continue;
       lane.items.splice(i, 1);
+      lane.group.count--;
       this.count--;
       if (lane.head === lane.items.length) this.dropLane(lane, lane.group.ring.indexOf(lane));
       return true;
@@ -127,7 +144,7 @@ export class FairQueue<T extends { id: string }> {
     const gkey = groupOf(key);
     let group = this.groups.get(gkey);
     if (!group) {
-      group = { key: gkey, ring: [], turn: 0 };
+      group = { key: gkey, count: 0, ring: [], turn: 0 };
       this.groups.set(gkey, group);
       // A group that gets work is served next: a single job behind a sweep waits for running work only.
       this.ring.splice(this.turn, 0, group);

@@ -23,7 +23,8 @@ import {
   type WorkerTask,
   YIELD_SLOT,
 } from './protocol.js';
-import { FairQueue, laneKey } from './queue.js';
+import { FairQueue, laneGroup, laneKey } from './queue.js';
+import { defaultLimits, isDiskFull, ROW_OVERHEAD_BYTES, StorageBudget } from './storage.js';
 import { ENDED, emptyCounts, type JobStore, type StoredJob } from './store/types.js';
 import { Telemetry } from './telemetry.js';
 import type {
@@ -61,6 +62,8 @@ interface LiveJob {
   maxRecords: number;
   /** Estimated work (engine estimate), which decides whether the job may share a task. */
   flops: number;
+  /** Bytes reserved in the storage budget at admission (0 for jobs resumed after a restart). */
+  reservedBytes: number;
 }
 
 /** A task in a worker: jobs run one after another; see protocol.ts. */
@@ -111,6 +114,8 @@ export class EmbeddedJobService implements JobService {
   private readonly log: Logger;
   private readonly cancelGraceMs: number;
   private reserved = 0;
+  private readonly storage: StorageBudget;
+  private readonly maxQueuePerKey: number;
   private stepsComputed = 0;
   private tasksStarted = 0;
   private draining = false;
@@ -125,6 +130,8 @@ export class EmbeddedJobService implements JobService {
   ) {
     this.log = config.logger;
     this.cancelGraceMs = config.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
+    this.storage = new StorageBudget(config.storage ?? defaultLimits(config.dataDir));
+    this.maxQueuePerKey = config.maxQueuePerKey ?? Math.max(1, Math.ceil((config.maxQueue * 3) / 4));
     this.pool = createPool({
       workers: config.workers,
       workerMaxOldGenMb: config.workerMaxOldGenMb,
@@ -143,6 +150,7 @@ export class EmbeddedJobService implements JobService {
   /** Jobs a dead process left queued or running run again, in submission order. */
   private async recover(): Promise<void> {
     Object.assign(this.counts, await this.store.countByStatus());
+    await this.measureStorage();
     const left = await this.store.unfinished();
     for (const job of left) {
       if (job.status === 'running') {
@@ -183,6 +191,12 @@ export class EmbeddedJobService implements JobService {
       throw withFields(new errors.OVER_BUDGET(message), [{ path: 'network', message }]);
     }
     if (this.queue.size + this.reserved >= this.config.maxQueue) throw new errors.QUEUE_FULL(this.queue.size);
+    // One key (its sweeps' cells included) may not take the whole queue from the others.
+    const ownQueued = this.queue.groupSize(laneGroup(owner));
+    if (ownQueued >= this.maxQueuePerKey) throw new errors.QUEUE_FULL(`${ownQueued} of this key's`);
+    // Nothing is written unless the job's largest possible result fits the storage budget and quota.
+    const reservedBytes = work.seriesBytes + ROW_OVERHEAD_BYTES;
+    this.storage.admit(owner, reservedBytes);
 
     const job: StoredJob = {
       id: newId(),
@@ -202,10 +216,15 @@ export class EmbeddedJobService implements JobService {
     this.reserved++;
     try {
       await this.store.insert(job);
+    } catch (err) {
+      this.storage.settle(owner, reservedBytes, 0);
+      if (isDiskFull(err)) throw new errors.STORAGE_FULL('the disk under the job store is full');
+      throw err;
     } finally {
       this.reserved--;
     }
     const live = this.makeLive(job);
+    live.reservedBytes = reservedBytes;
     this.live.set(job.id, live);
     this.counts.queued++;
     this.queue.push(live, live.lane);
@@ -388,6 +407,7 @@ export class EmbeddedJobService implements JobService {
       settled: null,
       settle: null,
       maxRecords: work.records,
+      reservedBytes: 0,
       flops: work.flops,
     };
   }
@@ -662,10 +682,19 @@ export class EmbeddedJobService implements JobService {
     job.lastSeq = done.seq;
     if (wasQueued) this.counts.queued--;
     this.counts[status]++;
+    const blob = log.telemetry.toBlob();
     try {
-      await this.store.finish(job, { series: log.telemetry.toBlob(), nonFinite: log.nonFinite, done });
+      await this.store.finish(job, { series: blob, nonFinite: log.nonFinite, done });
+      this.storage.settle(
+        job.owner,
+        live.reservedBytes,
+        blob.steps.byteLength + blob.values.byteLength + blob.hidden.byteLength + ROW_OVERHEAD_BYTES,
+      );
+      live.reservedBytes = 0;
       this.endedLogs.put(job.id, new JobLog(log.telemetry, log.nonFinite, done));
     } catch (err) {
+      this.storage.settle(job.owner, live.reservedBytes, ROW_OVERHEAD_BYTES);
+      live.reservedBytes = 0;
       // The events still reach subscribers; the store keeps the job unfinished, so a restart re-runs it.
       live.logger.error({ err }, 'could not store the end of a job');
     }
@@ -702,6 +731,11 @@ export class EmbeddedJobService implements JobService {
     return this.retentionChain;
   }
 
+  /** The storage budget's stored figures from the store (at start and after retention deletes). */
+  private async measureStorage(): Promise<void> {
+    if (this.store.usageByOwner) this.storage.reset(await this.store.usageByOwner());
+  }
+
   private async enforceRetention(): Promise<void> {
     if (this.closed) return;
     try {
@@ -714,7 +748,10 @@ export class EmbeddedJobService implements JobService {
         this.counts[job.status]--;
         this.endedLogs.delete(job.id);
       }
-      if (gone.length > 0) this.log.debug({ jobs: gone.length }, 'retention deleted ended jobs');
+      if (gone.length > 0) {
+        this.log.debug({ jobs: gone.length }, 'retention deleted ended jobs');
+        await this.measureStorage();
+      }
     } catch (err) {
       this.log.error({ err }, 'retention failed');
     }

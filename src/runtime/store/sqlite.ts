@@ -22,6 +22,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { DoneEvent, JobStatus } from '../../contract/events.js';
 import type { NonFiniteMark } from '../event-log.js';
+import { ROW_OVERHEAD_BYTES } from '../storage.js';
 import {
   checkExisting,
   checkSchema,
@@ -151,7 +152,12 @@ const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const db = new Database(workerData.file);
-const timer = setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), workerData.everyMs);
+// A checkpoint that fails (a full disk, say) is tried again at the next tick rather than ending the thread.
+const timer = setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {}
+}, workerData.everyMs);
 parentPort.on('message', () => {
   clearInterval(timer);
   db.close();
@@ -239,6 +245,12 @@ export class SqliteJobStore implements JobStore {
         'SELECT shape, length, steps, vals, hidden, nonfinite, done, crc FROM results WHERE job_id = ?',
       ),
       setCrc: db.prepare('UPDATE results SET crc = ? WHERE job_id = ?'),
+      // length() of a BLOB reads its size from the record header, not the BLOB itself.
+      usage: db.prepare(
+        `SELECT j.owner AS owner,
+                count(*) * ${ROW_OVERHEAD_BYTES} + coalesce(sum(length(r.steps) + length(r.vals) + length(r.hidden)), 0) AS bytes
+         FROM jobs j LEFT JOIN results r ON r.job_id = j.id GROUP BY j.owner`,
+      ),
       list: db.prepare(
         `SELECT * FROM jobs
          WHERE (@before IS NULL OR id < @before) AND (@owner IS NULL OR owner = @owner)
@@ -402,6 +414,12 @@ export class SqliteJobStore implements JobStore {
       },
     );
     return run;
+  }
+
+  async usageByOwner(): Promise<Map<string | null, number>> {
+    this.flush();
+    const rows = this.stmt.usage.all() as { owner: string | null; bytes: number }[];
+    return new Map(rows.map((r) => [r.owner, r.bytes]));
   }
 
   async list(q: StoreListQuery): Promise<StoredJob[]> {
