@@ -23,7 +23,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
         summary: 'Submit a simulation job',
         description: 'Queues the job and answers 202 with the job resource and its links (Location: the job).',
         body: JobSpecBody,
-        response: { 202: Job, ...problems(400, 401, 413, 415, 422, 429, 503) },
+        response: { 202: Job, ...problems(400, 401, 413, 415, 422, 429, 503, 507) },
       },
     },
     async (request, reply) => {

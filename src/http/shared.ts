@@ -65,8 +65,9 @@ const DESCRIPTIONS: Record<number, string> = {
   415: 'Content-Type is not application/json (GL_ERR_UNSUPPORTED_MEDIA_TYPE).',
   422: 'Valid JSON but impossible or over budget (GL_ERR_SPEC_IMPOSSIBLE, GL_ERR_OVER_BUDGET).',
   426: 'A WebSocket endpoint called without the upgrade (GL_ERR_UPGRADE_REQUIRED).',
-  429: 'Rate limited (GL_ERR_RATE_LIMITED); see Retry-After.',
+  429: "Rate limited (GL_ERR_RATE_LIMITED; see Retry-After), or, on submission, the API key's storage quota is used up (GL_ERR_QUOTA_EXCEEDED).",
   503: 'Queue full or shutting down (GL_ERR_QUEUE_FULL, GL_ERR_DRAINING); see Retry-After.',
+  507: 'No storage left for the job: the storage budget or the disk is full (GL_ERR_STORAGE_FULL); nothing was written.',
 };
 
 /** Looks the job up for the request's owner, or throws 404. */
