@@ -5,7 +5,6 @@
 
 import os from 'node:os';
 import { z } from 'zod';
-import { defaultLimits, type StorageLimits } from './runtime/storage.js';
 
 const MiB = 1024 * 1024;
 
@@ -141,14 +140,4 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wsStallMs: e.WS_STALL_MS,
     workerMaxOldGenMb: e.WORKER_MAX_OLD_GEN_MB,
   };
-}
-
-/** The runtime's storage limits from the configuration (runtime/storage.ts): unset → defaults, 0 → none. */
-export function storageLimits(config: Pick<AppConfig, 'dataDir' | 'storeMaxBytes' | 'keyQuotaBytes'>): StorageLimits {
-  const defaults = defaultLimits(config.dataDir);
-  const maxBytes = config.storeMaxBytes === undefined ? defaults.maxBytes : config.storeMaxBytes || null;
-  let keyQuotaBytes: number | null;
-  if (config.keyQuotaBytes !== undefined) keyQuotaBytes = config.keyQuotaBytes || null;
-  else keyQuotaBytes = maxBytes === null ? null : Math.floor(maxBytes / 4);
-  return { maxBytes, keyQuotaBytes };
 }

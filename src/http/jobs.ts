@@ -12,7 +12,7 @@ import { jobPath, problems, toJob, type V1Options } from './shared.js';
 
 export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const { service } = opts;
+  const service = opts.services.jobs;
 
   app.post(
     '/jobs',

@@ -76,6 +76,11 @@ function* seriesJsonPieces(series: Series): Generator<string> {
     yield* jsonArray(series.layerWeightNorm[l], n, jsonNum);
     yield ',"updateRatio":';
     yield* jsonArray(series.layerUpdateRatio[l], n, jsonNum);
+    const backward = series.layerBackwardNorm[l];
+    if (backward) {
+      yield ',"backwardNorm":';
+      yield* jsonArray(backward, n, jsonNum);
+    }
     yield '}';
   }
   yield ']';
@@ -118,6 +123,8 @@ export function resultCsvStream(series: Series): Readable {
   ];
   series.layerNames.forEach((name, l) => {
     cols.push({ name: `${name}.gradNorm`, values: series.layerGradNorm[l] });
+    const backward = series.layerBackwardNorm[l];
+    if (backward) cols.push({ name: `${name}.backwardNorm`, values: backward });
     cols.push({ name: `${name}.weightNorm`, values: series.layerWeightNorm[l] });
     cols.push({ name: `${name}.updateRatio`, values: series.layerUpdateRatio[l] });
   });

@@ -6,9 +6,11 @@ import type { FastifyRequest } from 'fastify';
 import { type Job, Problem } from '../contract/api.js';
 import { errors } from '../errors.js';
 import type { JobRecord, JobService } from '../runtime/types.js';
+import type { Services } from '../services.js';
 
 export interface V1Options {
-  service: JobService;
+  /** Built by the composition root (src/services.ts). */
+  services: Services;
   isDraining(): boolean;
   wsMaxBufferBytes: number;
   wsPingMs: number;

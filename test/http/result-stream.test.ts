@@ -43,8 +43,9 @@ function csvOracle(s: SeriesJson): string {
     ['paramNorm', s.paramNorm],
   ];
   for (const l of s.layers) {
-    cols.push([`${l.name}.gradNorm`, l.gradNorm], [`${l.name}.weightNorm`, l.weightNorm]);
-    cols.push([`${l.name}.updateRatio`, l.updateRatio]);
+    cols.push([`${l.name}.gradNorm`, l.gradNorm]);
+    if (l.backwardNorm) cols.push([`${l.name}.backwardNorm`, l.backwardNorm]);
+    cols.push([`${l.name}.weightNorm`, l.weightNorm], [`${l.name}.updateRatio`, l.updateRatio]);
   }
   const lines = [cols.map((c) => c[0]).join(',')];
   for (let i = 0; i < s.steps.length; i++) lines.push(cols.map((c) => String(c[1][i])).join(','));

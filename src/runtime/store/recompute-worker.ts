@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { NonFiniteInfo } from '../../contract/events.js';
 import type { JobSpec } from '../../contract/spec.js';
 import { simulate } from '../../engine/index.js';
-import { SCALAR_COLUMNS } from '../protocol.js';
+import { layerColumns, type RowShape, SCALAR_COLUMNS } from '../protocol.js';
 
 const { spec, stopAfter } = workerData as { spec: JobSpec; stopAfter: number | null };
 
@@ -27,29 +27,37 @@ const out = simulate(spec, {
 const s = out.series;
 const n = s.length;
 const layerCount = s.layerGradNorm.length;
+const hiddenLength = n > 0 ? (s.hiddenGradNorms?.[0]?.length ?? 0) : 0;
+// The worker's layout (worker.ts): per layer grad, weight, ratio, then the backward norm when recorded.
+const shape: RowShape = {
+  layerNames: [...s.layerNames],
+  layerCount,
+  hiddenLength,
+  backwardNorms: s.layerBackwardNorm.length > 0,
+};
 const columns = [
   s.loss,
   s.gradNorm,
   s.clippedGradNorm,
   s.lr,
   s.paramNorm,
-  ...Array.from({ length: layerCount }, (_, l) => [
-    s.layerGradNorm[l],
-    s.layerWeightNorm[l],
-    s.layerUpdateRatio[l],
-  ]).flat(),
+  ...Array.from({ length: layerCount }, (_, l) =>
+    shape.backwardNorms
+      ? [s.layerGradNorm[l], s.layerWeightNorm[l], s.layerUpdateRatio[l], s.layerBackwardNorm[l]]
+      : [s.layerGradNorm[l], s.layerWeightNorm[l], s.layerUpdateRatio[l]],
+  ).flat(),
 ];
-if (columns.length !== SCALAR_COLUMNS.length + 3 * layerCount) throw new Error('column layout changed');
+if (columns.length !== SCALAR_COLUMNS.length + layerColumns(shape) * layerCount)
+  throw new Error('column layout changed');
 const values = new Float64Array(columns.length * n);
 for (let k = 0; k < columns.length; k++) values.set(columns[k].subarray(0, n), k * n);
-const hiddenLength = n > 0 ? (s.hiddenGradNorms?.[0]?.length ?? 0) : 0;
 const hidden = new Float64Array(n * hiddenLength);
 for (let i = 0; i < n && hiddenLength > 0; i++)
   hidden.set(s.hiddenGradNorms![i].subarray(0, hiddenLength), i * hiddenLength);
 const steps = s.steps.slice(0, n);
 parentPort!.postMessage(
   {
-    shape: { layerNames: [...s.layerNames], layerCount, hiddenLength },
+    shape,
     length: n,
     steps,
     values,
