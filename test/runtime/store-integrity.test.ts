@@ -102,13 +102,18 @@ function damageBlob(file: string, jobId: string): void {
   const bytes = readFileSync(file);
   // A 256-byte run from the middle of the blob locates it in the file; the garbage then stays within
   // one 16 KB page and clear of its 4-byte overflow pointer, so SQLite's own checks see nothing.
-  const probe = vals.subarray(vals.byteLength >> 1, (vals.byteLength >> 1) + 256);
-  const at = bytes.indexOf(probe);
+  // A run that straddles two overflow pages is not contiguous in the file: try further along.
+  let at = -1;
+  for (let from = vals.byteLength >> 1; at < 0 && from + 256 <= vals.byteLength; from += 1024) {
+    at = bytes.indexOf(vals.subarray(from, from + 256));
+  }
   expect(at).toBeGreaterThan(0);
-  const pageStart = at - (at % 16_384);
-  const offset = pageStart + 8_192;
+  // From the probe on, to at most 4 KiB and never past the probe's page: all of it blob bytes.
+  const pageEnd = at - (at % 16_384) + 16_384;
+  const length = Math.min(4096, pageEnd - at);
+  expect(length).toBeGreaterThanOrEqual(256);
   const fd = openSync(file, 'r+');
-  writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, offset);
+  writeSync(fd, Buffer.alloc(length, 0x5a), 0, length, at);
   closeSync(fd);
   const check = new Database(file, { readonly: true });
   expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
