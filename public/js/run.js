@@ -3,7 +3,7 @@
 
 import { decodeNum } from './num.js';
 
-/** Layer names as the engine gives them (DESIGN.md): W1…WL, or W_xh, W_hh, W_hy for rnn. */
+/** Layer names as the engine gives them (docs/design.md): W1…WL, or W_xh, W_hh, W_hy for rnn. */
 export function layerNamesFor(spec) {
   const net = spec?.network;
   if (!net) return [];
