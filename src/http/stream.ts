@@ -11,7 +11,7 @@ import { JobEvent } from '../contract/events.js';
 import { errors } from '../errors.js';
 import type { JobService, Owner } from '../runtime/types.js';
 import { NdjsonStream, type StreamLimits, type StreamSource, serveSocket } from './event-stream.js';
-import { problems, requireJob, type V1Options } from './shared.js';
+import { ndjsonOf, problems, requireJob, type V1Options } from './shared.js';
 
 export { WS_CLOSE } from './event-stream.js';
 
@@ -44,7 +44,7 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =>
           description: 'Switching protocols; the messages are JobEvent objects.',
           content: { 'application/json': { schema: JobEvent } },
         },
-        ...problems(400, 401, 404, 426, 429),
+        ...problems(errors.VALIDATION, errors.JOB_NOT_FOUND, errors.UPGRADE_REQUIRED),
       },
     },
     preHandler: async (request) => {
@@ -77,10 +77,10 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =>
         querystring: StreamQuery,
         response: {
           200: {
-            description: 'application/x-ndjson: one JobEvent per line.',
-            content: { 'application/x-ndjson': { schema: JobEvent } },
+            description: 'One JobEvent JSON object per line (schema: #/components/schemas/JobEvent).',
+            content: { 'application/x-ndjson': { schema: ndjsonOf('JobEvent') } },
           },
-          ...problems(400, 401, 404, 429),
+          ...problems(errors.VALIDATION, errors.JOB_NOT_FOUND),
         },
       },
     },

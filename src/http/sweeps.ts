@@ -26,7 +26,7 @@ import type { SweepBudget } from '../runtime/sweep/expand.js';
 import { toCsv } from '../runtime/sweep/grid.js';
 import { createSweepService, type SweepService, type SweepView } from '../runtime/sweep/service.js';
 import { NdjsonStream, type StreamLimits, type StreamSource, serveSocket } from './event-stream.js';
-import { problems, type V1Options } from './shared.js';
+import { BODY_ERRORS, ndjsonOf, problems, type V1Options } from './shared.js';
 
 export interface SweepRoutesOptions {
   /** Directory for sweeps.sqlite; null keeps sweeps in memory. */
@@ -84,7 +84,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
             'the cell budget (10,000) or the work budget (sum over cells of the estimated FLOPs).',
           ].join(' '),
           body: SweepRequest,
-          response: { 202: SweepWithLinks, ...problems(400, 401, 422, 429, 503) },
+          response: { 202: SweepWithLinks, ...problems(...BODY_ERRORS, errors.SWEEP_INVALID, errors.DRAINING) },
         },
       },
       async (request, reply) => {
@@ -102,7 +102,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
           tags: ['jobs'],
           summary: 'The most recent sweeps (without their grids)',
           querystring: SweepListQuery,
-          response: { 200: SweepList, ...problems(400, 401, 429) },
+          response: { 200: SweepList, ...problems(errors.VALIDATION) },
         },
       },
       async (request) => {
@@ -118,7 +118,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
           tags: ['jobs'],
           summary: 'The classic results as ready sweeps (He 2015, Schoenholz 2017, Pascanu 2013, the textbook)',
           description: 'Each `request` is a POST /v1/sweeps body.',
-          response: { 200: SweepPresetList, ...problems(401, 429) },
+          response: { 200: SweepPresetList, ...problems() },
         },
       },
       async () => ({ items: parsedPresets }),
@@ -142,7 +142,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
                 'text/csv': { schema: z.string().describe('A column per axis, then index, jobId, status, outcome, …') },
               },
             },
-            ...problems(400, 401, 404, 429),
+            ...problems(errors.VALIDATION, errors.SWEEP_NOT_FOUND),
           },
         },
       },
@@ -165,7 +165,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
           tags: ['jobs'],
           summary: 'Cancel the cells not yet done (409 once the sweep has ended)',
           params: SweepParams,
-          response: { 200: SweepWithLinks, ...problems(401, 404, 409, 429) },
+          response: { 200: SweepWithLinks, ...problems(errors.VALIDATION, errors.SWEEP_NOT_FOUND, errors.SWEEP_ENDED) },
         },
       },
       async (request) => withLinks(await sweeps.cancel(request.params.id, request.owner)),
@@ -186,7 +186,7 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
             description: 'Switching protocols; the messages are SweepEvent objects.',
             content: { 'application/json': { schema: SweepEvent } },
           },
-          ...problems(400, 401, 404, 426, 429),
+          ...problems(errors.VALIDATION, errors.SWEEP_NOT_FOUND, errors.UPGRADE_REQUIRED),
         },
       },
       preHandler: async (request) => {
@@ -216,10 +216,10 @@ export function sweepRoutes(options: SweepRoutesOptions): FastifyPluginAsync<V1O
           querystring: StreamQuery,
           response: {
             200: {
-              description: 'application/x-ndjson: one SweepEvent per line.',
-              content: { 'application/x-ndjson': { schema: SweepEvent } },
+              description: 'One SweepEvent JSON object per line (schema: #/components/schemas/SweepEvent).',
+              content: { 'application/x-ndjson': { schema: ndjsonOf('SweepEvent') } },
             },
-            ...problems(400, 401, 404, 429),
+            ...problems(errors.VALIDATION, errors.SWEEP_NOT_FOUND),
           },
         },
       },

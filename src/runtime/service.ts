@@ -8,7 +8,7 @@ import type { Piscina } from 'piscina';
 import type { DoneEvent, EndStatus, JobStatus, Summary } from '../contract/events.js';
 import type { JobSpec } from '../contract/spec.js';
 import { checkSpec, estimateWork, seriesToJson } from '../engine/index.js';
-import { DetailedError, errors, type FieldError } from '../errors.js';
+import { errors, type FieldError } from '../errors.js';
 import type { RuntimeConfig } from './config.js';
 import { JobLog } from './event-log.js';
 import { newId } from './ids.js';
@@ -171,16 +171,16 @@ export class EmbeddedJobService implements JobService {
     const issues = checkSpec(spec);
     if (issues.length > 0) {
       const fields: FieldError[] = issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      throw withFields(new errors.SPEC_IMPOSSIBLE(fields.map((f) => `${f.path}: ${f.message}`).join('; ')), fields);
+      throw new errors.SPEC_IMPOSSIBLE(fields);
     }
     const work = estimateWork(spec);
     if (work.flops > this.config.maxWorkFlops) {
       const message = `estimated work ${fmt(work.flops)} FLOPs exceeds the limit maxWorkFlops = ${fmt(this.config.maxWorkFlops)} (work ≈ training.steps × FLOPs per step)`;
-      throw withFields(new errors.OVER_BUDGET(message), [{ path: 'training.steps', message }]);
+      throw new errors.OVER_BUDGET([{ path: 'training.steps', message }], message);
     }
     if (work.bytes > this.config.maxJobBytes) {
       const message = `estimated memory ${fmt(work.bytes)} bytes exceeds the limit maxJobBytes = ${fmt(this.config.maxJobBytes)}`;
-      throw withFields(new errors.OVER_BUDGET(message), [{ path: 'network', message }]);
+      throw new errors.OVER_BUDGET([{ path: 'network', message }], message);
     }
     if (this.queue.size + this.reserved >= this.config.maxQueue) throw new errors.QUEUE_FULL(this.queue.size);
 
@@ -741,10 +741,6 @@ function storedRecord(job: StoredJob): JobRecord {
     lastSeq: job.lastSeq,
     sweepId: job.sweepId,
   };
-}
-
-function withFields<E extends Error>(err: E, fields: FieldError[]): E & { errors: FieldError[] } {
-  return Object.assign(err, { errors: fields, cause: new DetailedError(err.message, fields) });
 }
 
 function describeFailure(error: unknown): string {
