@@ -64,6 +64,7 @@ export class LogChart {
     this.markStep = null;
     this.plot = null;
     this.pending = null;
+    /** @type {ReturnType<typeof schedule> | 0} */
     this.frame = 0;
     this.build();
   }
@@ -212,6 +213,7 @@ export class HeatMap {
     this.figure = figure;
     this.canvas = canvas;
     this.legend = legend;
+    /** @type {ReturnType<typeof schedule> | 0} */
     this.frame = 0;
     this.pending = null;
   }
