@@ -27,7 +27,7 @@ import { bearerToken, createKeyRing, redactUrl } from './http/auth.js';
 import { installJsonParser } from './http/json.js';
 import { pruneUnusedSchemas } from './http/openapi.js';
 import { opsPlugin } from './http/ops.js';
-import { installProblemHandlers } from './http/problem.js';
+import { frameworkErrors, installProblemHandlers } from './http/problem.js';
 import type { V1Options } from './http/shared.js';
 import { WS_CLOSE } from './http/stream.js';
 import { sweepRoutes } from './http/sweeps.js';
@@ -111,6 +111,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    frameworkErrors,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -73,10 +73,12 @@ function defineDetailed<const C extends string>(code: C, description: string, le
 }
 
 export const errors = {
-  VALIDATION: defineDetailed(
+  VALIDATION: define<'GL_ERR_VALIDATION', [fields: readonly FieldError[], where?: string]>(
     'GL_ERR_VALIDATION',
     'The body, query or path parameters do not match the schema; `errors` names each bad field.',
-    'Invalid request',
+    (fields: readonly FieldError[], where = 'request body') =>
+      `Invalid ${where}: ${[...new Set(fields.map((f) => f.path || '(root)'))].join(', ')}`,
+    (fields) => fields,
   ),
   MALFORMED_BODY: define(
     'GL_ERR_MALFORMED_BODY',

@@ -164,8 +164,7 @@ function toGlError(err: FastifyError, request: FastifyRequest): GlError {
   if (hasZodFastifySchemaValidationErrors(err)) {
     const fields = fieldErrorsFromValidation(err.validation as ZodLikeValidation[], err.validationContext);
     const where = err.validationContext === 'body' || !err.validationContext ? 'request body' : err.validationContext;
-    const names = [...new Set(fields.map((f) => f.path || '(root)'))].join(', ');
-    return new errors.VALIDATION(fields, `${names} (in the ${where})`);
+    return new errors.VALIDATION(fields, where);
   }
   const fastify = FASTIFY_ERRORS[err.code];
   if (fastify) return fastify(request);
@@ -176,6 +175,23 @@ function toGlError(err: FastifyError, request: FastifyRequest): GlError {
   if (status === 429) return new errors.RATE_LIMITED(err.message);
   if (status >= 400 && status < 500) return new errors.BAD_REQUEST(err.message);
   return new errors.INTERNAL();
+}
+
+/**
+ * Fastify's `frameworkErrors` option: the errors its router raises before any route or hook runs
+ * (a path parameter longer than maxParamLength, a path that is not valid percent-encoding), which
+ * fastify would otherwise answer with its own JSON. Both are a bad path parameter: GL_ERR_VALIDATION.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const message =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a path parameter is longer than the router accepts'
+      : 'the path is not valid percent-encoding';
+  const error =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH' || err.code === 'FST_ERR_BAD_URL'
+      ? new errors.VALIDATION([{ path: 'params', message }], 'params')
+      : new errors.BAD_REQUEST(err.message);
+  void sendProblem(request, reply, error);
 }
 
 /** Installs the problem+json error handler and not-found handler on `app` (call at the root). */

@@ -322,6 +322,8 @@ describe('openapi.yaml, checked by Prism against the real server', () => {
     await call({ op: D, url: '/v1/jobs/nope', method: 'DELETE' }, 404, 'GL_ERR_JOB_NOT_FOUND');
     await call({ op: D, url: '/v1/jobs/a.b', method: 'DELETE', via: 'lax' }, 400, 'GL_ERR_VALIDATION');
     await call({ op: 'GET /v1/jobs', url: '/v1/jobs?limit=0', via: 'lax' }, 400, 'GL_ERR_VALIDATION');
+    // Longer than the router's maxParamLength: answered by its frameworkErrors hook, still problem+json.
+    await call({ op: D, url: `/v1/jobs/${'z'.repeat(200)}`, method: 'DELETE', via: 'lax' }, 400, 'GL_ERR_VALIDATION');
 
     // Not found and invalid parameters, sweep routes.
     for (const [op, suffix] of [
