@@ -395,8 +395,8 @@ async function benchGet(url: string, id: string): Promise<void> {
 /** The floor server (this file with --floor-serve, in a child process): POST /jobs → zod → pool, GET /done. */
 async function floorServe(): Promise<void> {
   const { default: Fastify } = await import('fastify');
-  const { createPool } = await import('../src/runtime/pool.js');
-  const pool = createPool({
+  const { createJobPool } = await import('../src/runtime/pool.js');
+  const pool = createJobPool({
     workers: WORKERS,
     workerMaxOldGenMb: 512,
     workerFile: new URL('./floor-worker.ts', import.meta.url),

@@ -225,8 +225,8 @@ const FLOOR_TASK = 64;
  * here (the server has stopped), after a warm-up task per thread.
  */
 async function floor(request: ReturnType<typeof SweepRequest.parse>, total: number): Promise<number> {
-  const { createPool } = await import('../src/runtime/pool.js');
-  const pool = createPool({
+  const { createJobPool } = await import('../src/runtime/pool.js');
+  const pool = createJobPool({
     workers: WORKERS,
     workerMaxOldGenMb: 512,
     workerFile: new URL('./floor-worker.ts', import.meta.url),

@@ -92,10 +92,46 @@ describe('the preset catalogue', () => {
   });
 });
 
+/**
+ * Both verdicts as the catalogue states them, and clipping's activity: null without a clip
+ * mitigation, else the steps it acted on, consistent with the recorded pre- and post-clip norms
+ * (every step is recorded in the presets).
+ */
+function expectVerdicts(
+  out: SimulationOutput,
+  v: { expectedGradients: string; expectedTraining: string; spec: { mitigations?: { kind: string }[] } },
+): void {
+  const s = out.summary;
+  expect(s.gradients.verdict).toBe(v.expectedGradients);
+  expect(s.training.verdict).toBe(v.expectedTraining);
+  const clips = (v.spec.mitigations ?? []).some((m) => m.kind === 'clip-norm' || m.kind === 'clip-value');
+  if (!clips) {
+    expect(s.mitigation.clipping).toBeNull();
+    return;
+  }
+  const c = s.mitigation.clipping;
+  expect(c).not.toBeNull();
+  expect(out.series.length).toBe(s.stepsRun);
+  let clipped = 0;
+  let maxFactor = 1;
+  for (let i = 0; i < out.series.length; i++) {
+    const g = out.series.gradNorm[i];
+    const k = out.series.clippedGradNorm[i];
+    if (k < g) {
+      clipped++;
+      maxFactor = Math.max(maxFactor, g / k);
+    }
+  }
+  expect(c?.stepsClipped).toBe(clipped);
+  expect(c?.fraction).toBe(clipped / s.stepsRun);
+  expect(c?.maxFactor).toBe(maxFactor);
+}
+
 describe.each(presets.map((p) => [p.id, p] as const))('preset %s', (id, preset) => {
-  it(`shows ${preset.phenomenon} (outcome ${preset.expectedOutcome})`, () => {
+  it(`shows ${preset.phenomenon} (gradients ${preset.expectedGradients}, training ${preset.expectedTraining})`, () => {
     const out = run(id, preset.spec);
     expect(out.summary.outcome).toBe(preset.expectedOutcome);
+    expectVerdicts(out, preset);
     expectPhenomenon(preset.phenomenon, out);
     if (preset.expectedOutcome === 'nonfinite') expectPhenomenon('nonfinite', out);
   });
@@ -105,6 +141,8 @@ describe.each(presets.map((p) => [p.id, p] as const))('preset %s', (id, preset) 
     const s = out.summary;
     expect(s.firstNonFiniteStep).toBeNull();
     expect(s.outcome).toBe(m.expectedOutcome);
+    expectVerdicts(out, m);
+    expect(['converged', 'improving']).toContain(s.training.verdict);
     expect(['converged', 'stable']).toContain(s.outcome);
     expect(n(s.finalLoss)).toBeLessThan(n(s.firstLoss));
     const losses = finiteLosses(out);
@@ -131,6 +169,25 @@ describe('the specific evidence, against closed forms', () => {
     expect(s.predictedForwardGain).toBe(57.6650390625);
     expect(s.predictedLayerGradFactor).toBe(38.443359375);
     expect(s.firstNonFiniteStep).toBeLessThanOrEqual(5);
+  });
+
+  it('textbook-exploding: the backward signal fans out by 1.5 per layer at step 1 (‖∂L/∂z_l‖/‖∂L/∂z_(l+1)‖, rel 1e-12)', () => {
+    const b = find('textbook-exploding').series.layerBackwardNorm;
+    expect(b).toHaveLength(10);
+    for (let l = 0; l < 9; l++) expect(Math.abs(b[l][0] / b[l + 1][0] / 1.5 - 1), `W${l + 1}`).toBeLessThan(1e-12);
+  });
+
+  it('textbook-exploding-clip-norm: gradients exploding, clipping acted on half the steps, training converged', () => {
+    const p = presets.find((x) => x.id === 'textbook-exploding');
+    const v = p?.mitigated.find((m) => m.id === 'textbook-exploding-clip-norm');
+    const s = run('textbook-exploding-clip-norm', v?.spec).summary;
+    expect(s.gradients.verdict).toBe('exploding');
+    expect(s.training.verdict).toBe('converged');
+    // docs/presets.md quotes these: 250 of 500 steps clipped, the largest by ~10^4.
+    expect(s.mitigation.clipping?.stepsClipped).toBe(250);
+    expect(s.mitigation.clipping?.fraction).toBe(0.5);
+    expect(n(s.mitigation.clipping?.maxFactor ?? 'NaN')).toBeGreaterThan(1e4);
+    expect(n(s.mitigation.clipping?.maxFactor ?? 'NaN')).toBeLessThan(1.1e4);
   });
 
   it('textbook-vanishing: backward gain 0.5^9 (rel 1e-12) and the loss barely moves', () => {

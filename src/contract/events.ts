@@ -12,22 +12,65 @@ export const Num = z.union([z.number(), NonFiniteString]).meta({
 });
 export type Num = z.output<typeof Num>;
 
-/** Encodes a number for JSON: non-finite values become their string names. */
-export function encodeNum(x: number): number | 'NaN' | 'Infinity' | '-Infinity' {
-  if (Number.isFinite(x)) return x;
-  if (Number.isNaN(x)) return 'NaN';
-  return x > 0 ? 'Infinity' : '-Infinity';
-}
+// The zod-free helpers live in ./num.ts (the engine imports them from there, never from here).
+export { decodeNum, encodeNum } from './num.js';
 
-/** Decodes a `Num` back to a JS number. */
-export function decodeNum(x: Num): number {
-  return typeof x === 'number' ? x : Number(x);
-}
-
-export const Outcome = z
-  .enum(['exploding', 'vanishing', 'nonfinite', 'diverged', 'converged', 'stable'])
-  .meta({ id: 'Outcome' });
+export const Outcome = z.enum(['exploding', 'vanishing', 'nonfinite', 'diverged', 'converged', 'stable']).meta({
+  id: 'Outcome',
+  description:
+    'One label that mixes what the gradients did with what training achieved (Summary.outcome, deprecated: read Summary.gradients.verdict and Summary.training.verdict; docs/verdicts.md).',
+});
 export type Outcome = z.output<typeof Outcome>;
+
+export const GradientVerdict = z.enum(['exploding', 'vanishing', 'healthy']).meta({
+  id: 'GradientVerdict',
+  description:
+    'What the gradients did: exploding (backward gain ≥ 10 at step 1, or the global gradient norm grew ≥ 100× over the run), vanishing (backward gain ≤ 0.1), else healthy. docs/verdicts.md.',
+});
+export type GradientVerdict = z.output<typeof GradientVerdict>;
+
+export const TrainingVerdict = z.enum(['converged', 'improving', 'stalled', 'diverged', 'nonfinite']).meta({
+  id: 'TrainingVerdict',
+  description:
+    'What training achieved: nonfinite (a NaN or ±Infinity was seen), diverged (final loss > 10× the first), converged (final loss ≤ 0.1× the first and ≤ 0.5× the baseline loss), improving (the loss fell by more than 1 % over the last quarter of the steps run), else stalled. docs/verdicts.md.',
+});
+export type TrainingVerdict = z.output<typeof TrainingVerdict>;
+
+export const GradientsSummary = z
+  .object({
+    verdict: GradientVerdict,
+    backwardGain: Num.nullable().describe(
+      'At step 1, ‖∂L/∂z_1‖/‖∂L/∂z_L‖ (linear, mlp; z = pre-activation) or ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (rnn); null when no step ran.',
+    ),
+    normGrowth: Num.nullable().describe(
+      'The global gradient norm (before clipping) at the last recorded step where it is finite, divided by its value at step 1; null when the step-1 norm is zero or non-finite.',
+    ),
+  })
+  .meta({ id: 'GradientsSummary' });
+
+export const TrainingSummary = z
+  .object({
+    verdict: TrainingVerdict,
+    lossRatio: Num.nullable().describe('finalLoss / firstLoss (recorded losses); null when no step ran.'),
+  })
+  .meta({ id: 'TrainingSummary' });
+
+export const ClippingSummary = z
+  .object({
+    stepsClipped: z
+      .int()
+      .nonnegative()
+      .describe('Steps (of all steps run, recorded or not) where clipping reduced the global gradient norm.'),
+    fraction: Num.describe('stepsClipped / stepsRun.'),
+    maxFactor: Num.describe('The largest ‖g‖/‖g_clipped‖ over those steps (1 when clipping never acted).'),
+  })
+  .meta({ id: 'ClippingSummary' });
+
+export const MitigationSummary = z
+  .object({
+    clipping: ClippingSummary.nullable().describe('null when the spec has no clip-norm or clip-value mitigation.'),
+  })
+  .meta({ id: 'MitigationSummary' });
 
 export const TensorKind = z.enum(['loss', 'activation', 'gradient', 'weight', 'norm']);
 export type TensorKind = z.output<typeof TensorKind>;
@@ -45,7 +88,14 @@ export type NonFiniteInfo = z.output<typeof NonFiniteInfo>;
 
 export const Summary = z
   .object({
-    outcome: Outcome,
+    outcome: Outcome.meta({
+      deprecated: true,
+      description:
+        'Deprecated (kept for old clients, rule unchanged): read gradients.verdict and training.verdict instead.',
+    }),
+    gradients: GradientsSummary,
+    training: TrainingSummary,
+    mitigation: MitigationSummary,
     stepsRun: z.int(),
     stopped: z.boolean().describe('True when the run was stopped before its last step (cancel or non-finite).'),
     firstNonFiniteStep: z.int().nullable(),
@@ -67,8 +117,16 @@ export const Summary = z
   .meta({ id: 'Summary' });
 export type Summary = z.output<typeof Summary>;
 
+const backwardNormDescription =
+  'The backward signal reaching the layer: ‖∂L/∂z_l‖ over the batch, z_l = the layer’s pre-activation (before batch-norm). linear and mlp nets only (an rnn reports hiddenGradNorms); absent in results stored before it existed.';
+
 export const LayerTelemetry = z
-  .object({ gradNorm: Num, weightNorm: Num, updateRatio: Num })
+  .object({
+    gradNorm: Num,
+    weightNorm: Num,
+    updateRatio: Num,
+    backwardNorm: Num.optional().describe(backwardNormDescription),
+  })
   .meta({ id: 'LayerTelemetry' });
 
 export const StepEvent = z
@@ -113,7 +171,13 @@ export type DoneEvent = z.output<typeof DoneEvent>;
 export type JobEvent = z.output<typeof JobEvent>;
 
 export const LayerSeries = z
-  .object({ name: z.string(), gradNorm: z.array(Num), weightNorm: z.array(Num), updateRatio: z.array(Num) })
+  .object({
+    name: z.string(),
+    gradNorm: z.array(Num),
+    weightNorm: z.array(Num),
+    updateRatio: z.array(Num),
+    backwardNorm: z.array(Num).optional().describe(backwardNormDescription),
+  })
   .meta({ id: 'LayerSeries' });
 
 /** The columnar series: one array entry per recorded step. */

@@ -2,14 +2,14 @@
  * The textbook scenarios behind GET /v1/presets: each a ready job spec that shows one failure, and
  * beside it the same spec with a mitigation that fixes it (and, where the fix is slow, more steps or
  * the rate the mitigation makes safe). A variant promising 'converged' genuinely fits: its final loss
- * is at most half the constant predictor's (docs/engine.md "Outcome"). Data only;
+ * is at most half the constant predictor's (docs/verdicts.md). Data only;
  * test/presets.test.ts runs every spec through the engine and checks the outcome each one promises.
  *
  * Every spec is small (well under a second of engine time) and fixes its seed, so it shows the
  * same thing on every run.
  */
 import { z } from 'zod';
-import { Outcome } from './events.js';
+import { GradientVerdict, Outcome, TrainingVerdict } from './events.js';
 import { JobSpec, type JobSpecInput } from './spec.js';
 import { SweepPreset } from './sweep.js';
 
@@ -23,7 +23,9 @@ export const MitigatedPreset = z
     id: z.string(),
     title: z.string(),
     mitigation: z.string().describe('What changed from the preset, and why it helps.'),
-    expectedOutcome: Outcome,
+    expectedOutcome: Outcome.describe('The deprecated single outcome the run summary reports.'),
+    expectedGradients: GradientVerdict.describe('summary.gradients.verdict of the run.'),
+    expectedTraining: TrainingVerdict.describe('summary.training.verdict of the run.'),
     spec: JobSpec,
   })
   .meta({ id: 'MitigatedPreset' });
@@ -33,11 +35,13 @@ export const Preset = z
     id: z.string(),
     title: z.string(),
     phenomenon: Phenomenon,
-    expectedOutcome: Outcome,
+    expectedOutcome: Outcome.describe('The deprecated single outcome the run summary reports.'),
+    expectedGradients: GradientVerdict.describe('summary.gradients.verdict of the run.'),
+    expectedTraining: TrainingVerdict.describe('summary.training.verdict of the run.'),
     description: z
       .string()
       .describe(
-        'expectedOutcome is what the run summary says; it can differ from the phenomenon: exploding gradients usually end in a non-finite value.',
+        'expectedGradients and expectedTraining are what the run summary says; training can fail in its own way: exploding gradients usually end in a non-finite value.',
       ),
     spec: JobSpec,
     mitigated: z.array(MitigatedPreset),
@@ -59,6 +63,8 @@ export interface MitigatedPreset {
   title: string;
   mitigation: string;
   expectedOutcome: 'converged' | 'stable';
+  expectedGradients: GradientVerdict;
+  expectedTraining: TrainingVerdict;
   spec: JobSpecInput;
 }
 
@@ -67,6 +73,8 @@ export interface Preset {
   title: string;
   phenomenon: Phenomenon;
   expectedOutcome: Outcome;
+  expectedGradients: GradientVerdict;
+  expectedTraining: TrainingVerdict;
   description: string;
   spec: JobSpecInput;
   mitigated: MitigatedPreset[];
@@ -162,6 +170,8 @@ const catalogue: Preset[] = [
     title: 'Exploding gradients: 10 linear layers with W = 1.5·I',
     phenomenon: 'exploding',
     expectedOutcome: 'nonfinite',
+    expectedGradients: 'exploding',
+    expectedTraining: 'nonfinite',
     description:
       'y = W10…W1·x with every W = 1.5·I (2×2): the product is 1.5^10·I = 57.665·I, so the output, the loss and the ' +
       'gradient reaching the first layer are scaled up ~58× (each weight gradient carries 1.5^9 ≈ 38.4). At learning ' +
@@ -177,6 +187,8 @@ const catalogue: Preset[] = [
           'fit at that pace takes a few hundred steps (after 200 the loss is still ~3× the constant predictor’s), ' +
           'hence 500 steps instead of 200.',
         expectedOutcome: 'converged',
+        expectedGradients: 'exploding',
+        expectedTraining: 'converged',
         spec: variant(textbookExploding, {
           training: { ...textbookExploding.training, steps: 500 },
           mitigations: [{ kind: 'clip-norm', maxNorm: 1 }],
@@ -189,6 +201,8 @@ const catalogue: Preset[] = [
           'lr-schedule with 50 warm-up steps: the first updates are tiny while the gradients are huge, and by the time ' +
           'the rate reaches 0.01 the product has shrunk and the gradients with it.',
         expectedOutcome: 'converged',
+        expectedGradients: 'exploding',
+        expectedTraining: 'converged',
         spec: variant(textbookExploding, { mitigations: [{ kind: 'lr-schedule', warmupSteps: 50, decay: 'none' }] }),
       },
       {
@@ -198,6 +212,8 @@ const catalogue: Preset[] = [
           'init orthogonal (gain 1): every layer, and so their product, preserves norms; the backward gain is 1 ' +
           'instead of 1.5^9.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(textbookExploding, { network: orthogonalTextbook }),
       },
     ],
@@ -207,6 +223,8 @@ const catalogue: Preset[] = [
     title: 'Vanishing gradients: 10 linear layers with W = 0.5·I',
     phenomenon: 'vanishing',
     expectedOutcome: 'vanishing',
+    expectedGradients: 'vanishing',
+    expectedTraining: 'stalled',
     description:
       'The same network with W = 0.5·I: the product is 0.5^10·I = 0.0009765625·I. The output is nearly 0 whatever ' +
       'the input, and every weight gradient carries 0.5^9 ≈ 0.002: after 200 steps the loss has hardly moved.',
@@ -217,6 +235,8 @@ const catalogue: Preset[] = [
         title: 'Orthogonal initialization',
         mitigation: 'init orthogonal (gain 1): norm-preserving layers, backward gain 1.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(textbookVanishing, { network: orthogonalTextbook }),
       },
       {
@@ -225,6 +245,8 @@ const catalogue: Preset[] = [
         mitigation:
           'scaled-identity with gain 1: the product starts as I, so neither the signal nor the gradient shrinks.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(textbookVanishing, {
           network: { kind: 'linear', depth: 10, width: 2, bias: false, init: { scheme: 'scaled-identity', gain: 1 } },
         }),
@@ -236,6 +258,8 @@ const catalogue: Preset[] = [
     title: 'A learning rate that is too high',
     phenomenon: 'diverged',
     expectedOutcome: 'nonfinite',
+    expectedGradients: 'exploding',
+    expectedTraining: 'nonfinite',
     description:
       'A well-initialized 3-layer linear network trained with learning rate 1.0, far above 2/(largest curvature): ' +
       'each step overshoots the minimum by more than it corrects, the loss multiplies step over step (≈10^188 at ' +
@@ -247,6 +271,8 @@ const catalogue: Preset[] = [
         title: 'A smaller learning rate (0.03)',
         mitigation: 'learning rate 0.03: below the stability limit, gradient descent contracts towards the minimum.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(highLr, { training: { ...highLr.training, learningRate: 0.03 } }),
       },
       {
@@ -256,6 +282,8 @@ const catalogue: Preset[] = [
           'clip-norm 0.1: at rate 1.0 every step is at most 0.1 long, too short to overshoot far; it converges, more ' +
           'slowly than with a proper rate.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(highLr, { mitigations: [{ kind: 'clip-norm', maxNorm: 0.1 }] }),
       },
     ],
@@ -265,6 +293,8 @@ const catalogue: Preset[] = [
     title: 'Badly scaled inputs: features on scales 1 and 1000',
     phenomenon: 'diverged',
     expectedOutcome: 'nonfinite',
+    expectedGradients: 'exploding',
+    expectedTraining: 'nonfinite',
     description:
       'Two input features, the second 1000× larger than the first. The loss is 10^6× more curved along the weights ' +
       'that read the large feature: the step-1 gradient is ~10^5 (against ~5 for standardized inputs), a learning ' +
@@ -277,6 +307,8 @@ const catalogue: Preset[] = [
         mitigation:
           'input-normalization: each feature to mean 0 and std 1 from the data, so both directions curve alike.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(badlyScaled, { mitigations: [{ kind: 'input-normalization' }] }),
       },
       {
@@ -286,6 +318,8 @@ const catalogue: Preset[] = [
           'optimizer adam: its per-parameter step sizes divide by the gradient’s running RMS, undoing the 1000× ' +
           'scale difference (a different optimizer rather than a mitigation entry).',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(badlyScaled, { training: { ...badlyScaled.training, optimizer: 'adam' } }),
       },
     ],
@@ -295,6 +329,8 @@ const catalogue: Preset[] = [
     title: 'Exploding gradients through time: linear rnn over 100 steps, λ₁ = 1.05',
     phenomenon: 'exploding',
     expectedOutcome: 'nonfinite',
+    expectedGradients: 'exploding',
+    expectedTraining: 'nonfinite',
     description:
       'A linear (identity-activation) rnn with W_hh = 1.05·Q, Q orthogonal, over T = 100 steps. Backpropagation ' +
       'through time multiplies by W_hhᵀ once per step, so ‖∂L/∂h_1‖ = 1.05^99 ≈ 125 × ‖∂L/∂h_T‖ (Pascanu et al. ' +
@@ -310,6 +346,8 @@ const catalogue: Preset[] = [
           'that short need 300 of them to fit the 16 training sequences (after 100 the loss is still 0.77× the ' +
           'constant predictor’s).',
         expectedOutcome: 'converged',
+        expectedGradients: 'exploding',
+        expectedTraining: 'converged',
         spec: variant(rnnExploding, {
           training: { ...rnnTraining, steps: 300 },
           mitigations: [{ kind: 'clip-norm', maxNorm: 1 }],
@@ -324,6 +362,8 @@ const catalogue: Preset[] = [
           'hundreds of steps and shrink every later step: Adam alone stays finite but ends at ~10× the constant ' +
           'predictor’s loss.',
         expectedOutcome: 'converged',
+        expectedGradients: 'exploding',
+        expectedTraining: 'converged',
         spec: variant(rnnExploding, {
           training: { ...rnnTraining, steps: 300, optimizer: 'adam' },
           mitigations: [{ kind: 'clip-norm', maxNorm: 1 }],
@@ -336,6 +376,8 @@ const catalogue: Preset[] = [
           'init orthogonal (gain 0.98): λ₁ < 1, so products of W_hh no longer grow (0.98^99 ≈ 0.14). Plain SGD at ' +
           '0.01 is near this net’s stability limit (0.02 overflows), so it fits slowly: 500 steps instead of 100.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(rnnExploding, {
           training: { ...rnnTraining, steps: 500 },
           network: {
@@ -354,6 +396,8 @@ const catalogue: Preset[] = [
     title: 'Vanishing gradients through time: tanh rnn over 100 steps, λ₁ = 0.8',
     phenomenon: 'vanishing',
     expectedOutcome: 'vanishing',
+    expectedGradients: 'vanishing',
+    expectedTraining: 'improving',
     description:
       'A tanh rnn with W_hh = 0.8·Q over T = 100 steps, on a task whose target depends on the first input only. ' +
       'λ₁ = 0.8 < 1/γ = 1 is sufficient for vanishing (Pascanu et al. 2013): ‖∂L/∂h_1‖ ≤ 0.8^99 ≈ 2.5e-10 × ' +
@@ -368,6 +412,8 @@ const catalogue: Preset[] = [
           'undiminished; clip-norm 1.0 keeps the resulting large early steps in check (without it the run ' +
           'overflows, even at rate 0.01). With every step bounded, a rate of 0.03 is safe, and 300 steps fit.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(rnnVanishing, {
           training: { ...rnnTraining, steps: 300, learningRate: 0.03 },
           network: {
@@ -387,6 +433,8 @@ const catalogue: Preset[] = [
           'optimizer adam: per-parameter steps normalized by the gradient’s RMS, so W_xh still learns from its tiny ' +
           'gradient. The gradient itself still vanishes; this treats the symptom.',
         expectedOutcome: 'converged',
+        expectedGradients: 'vanishing',
+        expectedTraining: 'converged',
         spec: variant(rnnVanishing, { training: { ...rnnTraining, optimizer: 'adam' } }),
       },
     ],
@@ -396,6 +444,8 @@ const catalogue: Preset[] = [
     title: 'Exploding gradients: 20 relu layers with twice He’s gain',
     phenomenon: 'exploding',
     expectedOutcome: 'nonfinite',
+    expectedGradients: 'exploding',
+    expectedTraining: 'nonfinite',
     description:
       'He initialization keeps relu activations at constant scale with σ_w² = 2; gain 2 makes σ_w² = 8, so ' +
       'χ₁ = σ_w²/2 = 4 and gradient norms double per layer (Schoenholz et al. 2017): the backward gain over 20 layers ' +
@@ -409,6 +459,8 @@ const catalogue: Preset[] = [
           'batch-norm: every pre-activation is standardized over the batch, so the forward signal cannot grow layer ' +
           'over layer and the backward pass divides by the same scale.',
         expectedOutcome: 'converged',
+        expectedGradients: 'exploding',
+        expectedTraining: 'converged',
         spec: variant(reluExploding, { mitigations: [{ kind: 'batch-norm' }] }),
       },
       {
@@ -419,6 +471,8 @@ const catalogue: Preset[] = [
           'explode nor vanish, but 20 layers at rate 0.01 sit on a plateau for ~100 steps before the loss falls: ' +
           '300 steps instead of 100.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(reluExploding, {
           training: { ...mlpTraining, steps: 300 },
           network: deepMlp('relu', { scheme: 'he', gain: 1 }),
@@ -431,6 +485,8 @@ const catalogue: Preset[] = [
     title: 'Vanishing gradients: 20 tanh layers with half Xavier’s gain',
     phenomenon: 'vanishing',
     expectedOutcome: 'vanishing',
+    expectedGradients: 'vanishing',
+    expectedTraining: 'stalled',
     description:
       'Xavier gain 0.5 gives σ_w² = 0.25: in the ordered phase, χ₁ = σ_w² = 0.25 at σ_b = 0, so gradient norms halve ' +
       'per layer (depth scale −1/ln χ₁ ≈ 0.7 layers) and the first layers barely learn.',
@@ -442,6 +498,8 @@ const catalogue: Preset[] = [
         mitigation:
           'batch-norm: standardized pre-activations keep tanh in its linear range and restore the gradient scale.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(tanhVanishing, { mitigations: [{ kind: 'batch-norm' }] }),
       },
       {
@@ -450,6 +508,8 @@ const catalogue: Preset[] = [
         mitigation:
           'init xavier (gain 1): σ_w² = 1, χ₁ = 1, the order-to-chaos boundary where gradients neither vanish nor explode.',
         expectedOutcome: 'converged',
+        expectedGradients: 'healthy',
+        expectedTraining: 'converged',
         spec: variant(tanhVanishing, { network: deepMlp('tanh', { scheme: 'xavier', gain: 1 }) }),
       },
     ],

@@ -3,19 +3,12 @@
  * (./wasm) hands out a WebAssembly.Memory buffer and kernels that read it; the TypeScript one uses
  * a plain ArrayBuffer. Switch the default in `defaultBackend` only.
  */
-import { type Kernels, tsKernels } from './kernels.js';
+import { type Backend, tsKernels } from './kernels.js';
 import { createWasmBackend } from './wasm/index.js';
 
-export interface Backend {
-  kernels: Kernels;
-  /** A zeroed buffer of at least `bytes` bytes that the kernels can address. */
-  createBuffer(bytes: number): ArrayBuffer;
-  /**
-   * Optional: the caller holds no view of `buffer` (from `createBuffer`) any more, and the backend
-   * may hand it out again.
-   */
-  releaseBuffer?(buffer: ArrayBuffer): void;
-}
+// The interface lives in kernels.ts, which the WebAssembly backend imports without importing this
+// module back (no import cycle).
+export type { Backend };
 
 /** The TypeScript kernels over ordinary ArrayBuffers. */
 export const tsBackend: Backend = {

@@ -40,7 +40,9 @@ export function estimateWork(spec: JobSpec): WorkEstimate {
   const optimizerCopies = spec.training.optimizer === 'adam' ? 2 : spec.training.optimizer === 'momentum' ? 1 : 0;
   const records = seriesCapacity(steps, spec.record.every);
   const columns =
-    5 + (spec.record.layers ? 3 * layers : 0) + (shape.kind === 'rnn' && spec.record.hiddenGradNorms ? seq : 0);
+    5 +
+    (spec.record.layers ? (shape.kind === 'rnn' ? 3 : 4) * layers : 0) +
+    (shape.kind === 'rnn' && spec.record.hiddenGradNorms ? seq : 0);
   const bytes =
     8 * (params * (2 + optimizerCopies) + activations + samples * (seq * inputDim + outputDim) * 2) +
     records * (4 + 8 * columns);

@@ -43,6 +43,20 @@ export interface Kernels {
   sumSq8(n: number, x: readonly Float64Array[], out: Float64Array): void;
 }
 
+/**
+ * Where the engine's matrix products run and where its tensors live (backend.ts picks one).
+ */
+export interface Backend {
+  kernels: Kernels;
+  /** A zeroed buffer of at least `bytes` bytes that the kernels can address. */
+  createBuffer(bytes: number): ArrayBuffer;
+  /**
+   * Optional: the caller holds no view of `buffer` (from `createBuffer`) any more, and the backend
+   * may hand it out again.
+   */
+  releaseBuffer?(buffer: ArrayBuffer): void;
+}
+
 /** sgdUpdate's treatment of the gradient before the step: as is, scaled, clamped. */
 export type SgdMode = 0 | 1 | 2;
 export const SGD_PLAIN = 0;

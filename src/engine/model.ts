@@ -50,6 +50,14 @@ export interface Model {
   activationProbe: number;
   /** ‖∂L/∂z_1‖/‖∂L/∂z_L‖ (layered) or ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (rnn) of the last backward pass. */
   readonly backwardGain: number;
+  /** Whether `backwardNorms` is defined: linear and mlp nets (an rnn has hiddenGradNorms instead). */
+  readonly hasBackwardNorms: boolean;
+  /**
+   * The backward signal per layer after `backward`: out[l − 1] = ‖∂L/∂z_l‖, l = 1..L, z_l the layer's
+   * pre-activation (before batch-norm, when there is one). Measured on demand from the buffers the
+   * backward pass left, so only records pay for it.
+   */
+  backwardNorms(out: Float64Array): void;
   /** Copies samples `idx[0..B)` of a data set (sample-major [n][T][d] and [n][o]) into xb, yb. */
   loadBatch(x: Float64Array, y: Float64Array, idx: Int32Array): void;
   /** Forward pass on the loaded batch; returns the MSE loss. */
@@ -433,11 +441,21 @@ class LayeredModel implements Model {
     }
   }
 
+  readonly hasBackwardNorms = true;
+
+  /** ‖∂L/∂z_l‖ from the buffer the backward pass left. */
+  private backwardNorm(l: number): number {
+    const { dims, batch: B, f32 } = this;
+    return rootOf(sumSq(this.dz[l], 0, B * dims[l], f32), f32);
+  }
+
   // Read once per run (step 1), so measured on demand from the buffers backward left, not every step.
   get backwardGain(): number {
-    const { dims, depth, batch: B, f32 } = this;
-    const first = rootOf(sumSq(this.dz[1], 0, B * dims[1], f32), f32);
-    return first / rootOf(sumSq(this.dz[depth], 0, B * dims[depth], f32), f32);
+    return this.backwardNorm(1) / this.backwardNorm(this.depth);
+  }
+
+  backwardNorms(out: Float64Array): void {
+    for (let l = 1; l <= this.depth; l++) out[l - 1] = this.backwardNorm(l);
   }
 
   preActivations(): Float64Array[] {
@@ -472,6 +490,7 @@ class RnnModel implements Model {
   measureHidden = true;
   activationProbe = 0;
   backwardGain = Number.NaN;
+  readonly hasBackwardNorms = false;
 
   private readonly k: Kernels;
   private readonly s: RnnShape;
@@ -674,6 +693,10 @@ class RnnModel implements Model {
       else k.columnSums(T * B, H, this.duAll, this.gbh);
     }
     if (measure) this.backwardGain = this.hiddenGradNorms[0] / this.hiddenGradNorms[T - 1];
+  }
+
+  backwardNorms(): void {
+    throw new TypeError('an rnn has no per-layer backward norms (see hiddenGradNorms)');
   }
 
   preActivations(): Float64Array[] {

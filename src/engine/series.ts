@@ -1,5 +1,6 @@
 /** The columnar telemetry: allocation, and its JSON forms (non-finite numbers as strings). */
-import { encodeNum, type SeriesJson, type StepEvent } from '../contract/events.js';
+import type { SeriesJson, StepEvent } from '../contract/events.js';
+import { encodeNum } from '../contract/num.js';
 import type { Series } from './types.js';
 
 /**
@@ -15,6 +16,7 @@ export function createSeries(
   layerNames: readonly string[],
   recordLayers: boolean,
   hiddenSteps: number | null,
+  backwardNorms = false,
 ): Series {
   const col = () => new Float64Array(capacity);
   const layers = recordLayers ? layerNames.length : 0;
@@ -30,6 +32,7 @@ export function createSeries(
     layerGradNorm: Array.from({ length: layers }, col),
     layerWeightNorm: Array.from({ length: layers }, col),
     layerUpdateRatio: Array.from({ length: layers }, col),
+    layerBackwardNorm: Array.from({ length: backwardNorms ? layers : 0 }, col),
     hiddenGradNorms:
       hiddenSteps === null ? null : Array.from({ length: capacity }, () => new Float64Array(hiddenSteps)),
   };
@@ -51,12 +54,17 @@ export function seriesToJson(series: Series): SeriesJson {
     clippedGradNorm: encodeColumn(series.clippedGradNorm, n),
     lr: encodeColumn(series.lr, n),
     paramNorm: encodeColumn(series.paramNorm, n),
-    layers: series.layerNames.map((name, l) => ({
-      name,
-      gradNorm: encodeColumn(series.layerGradNorm[l], n),
-      weightNorm: encodeColumn(series.layerWeightNorm[l], n),
-      updateRatio: encodeColumn(series.layerUpdateRatio[l], n),
-    })),
+    layers: series.layerNames.map((name, l) => {
+      const layer: SeriesJson['layers'][number] = {
+        name,
+        gradNorm: encodeColumn(series.layerGradNorm[l], n),
+        weightNorm: encodeColumn(series.layerWeightNorm[l], n),
+        updateRatio: encodeColumn(series.layerUpdateRatio[l], n),
+      };
+      const backward = series.layerBackwardNorm[l];
+      if (backward) layer.backwardNorm = encodeColumn(backward, n);
+      return layer;
+    }),
   };
   if (series.hiddenGradNorms) {
     json.hiddenGradNorms = series.hiddenGradNorms.slice(0, n).map((row) => encodeColumn(row, row.length));
@@ -75,11 +83,16 @@ export function stepEventAt(series: Series, index: number): Omit<StepEvent, 'seq
     clippedGradNorm: encodeNum(series.clippedGradNorm[i]),
     lr: encodeNum(series.lr[i]),
     paramNorm: encodeNum(series.paramNorm[i]),
-    layers: series.layerNames.map((_, l) => ({
-      gradNorm: encodeNum(series.layerGradNorm[l][i]),
-      weightNorm: encodeNum(series.layerWeightNorm[l][i]),
-      updateRatio: encodeNum(series.layerUpdateRatio[l][i]),
-    })),
+    layers: series.layerNames.map((_, l) => {
+      const layer: StepEvent['layers'][number] = {
+        gradNorm: encodeNum(series.layerGradNorm[l][i]),
+        weightNorm: encodeNum(series.layerWeightNorm[l][i]),
+        updateRatio: encodeNum(series.layerUpdateRatio[l][i]),
+      };
+      const backward = series.layerBackwardNorm[l];
+      if (backward) layer.backwardNorm = encodeNum(backward[i]);
+      return layer;
+    }),
   };
   if (series.hiddenGradNorms) {
     const row = series.hiddenGradNorms[i];

@@ -1,47 +1,30 @@
 /**
- * The run's verdict. Outcome = the first rule that holds, in this order:
- *   1. nonfinite   a NaN or ±Infinity was seen (loss, activation, gradient, weight or a norm)
- *   2. diverged    finalLoss > DIVERGED_LOSS_FACTOR × firstLoss
- *   3. converged   finalLoss ≤ CONVERGED_LOSS_FACTOR × firstLoss, and finalLoss ≤
- *                  CONVERGED_BASELINE_FACTOR × baselineLoss (the loss of predicting each target's
- *                  mean): the loss fell tenfold AND the fit explains at least half the targets'
- *                  variance, so a loss that falls only from an exploded start does not count
- *   4. exploding   backwardGain ≥ EXPLODING_BACKWARD_GAIN at step 1, or the largest recorded
- *                  gradient norm ≥ EXPLODING_NORM_GROWTH × the step-1 gradient norm
- *   5. vanishing   backwardGain ≤ VANISHING_BACKWARD_GAIN at step 1
- *   6. stable      none of the above
+ * The run's summary: the numbers a reader needs first, and the verdicts (rules and constants in
+ * ./verdicts.ts, in words in docs/verdicts.md): what the gradients did, what training achieved,
+ * how much clipping acted, and the deprecated single `outcome`.
  */
-import { encodeNum, type Outcome, type Summary } from '../contract/events.js';
+import type { Summary } from '../contract/events.js';
+import { encodeNum } from '../contract/num.js';
 import type { NonFiniteInfo, Series } from './types.js';
+import { classify, gradientVerdict, tailStart, trainingVerdict } from './verdicts.js';
 
-export const DIVERGED_LOSS_FACTOR = 10;
-export const CONVERGED_LOSS_FACTOR = 0.1;
-export const CONVERGED_BASELINE_FACTOR = 0.5;
-export const EXPLODING_BACKWARD_GAIN = 10;
-export const EXPLODING_NORM_GROWTH = 100;
-export const VANISHING_BACKWARD_GAIN = 0.1;
+export {
+  CONVERGED_BASELINE_FACTOR,
+  CONVERGED_LOSS_FACTOR,
+  classify,
+  DIVERGED_LOSS_FACTOR,
+  EXPLODING_BACKWARD_GAIN,
+  EXPLODING_NORM_GROWTH,
+  type OutcomeInputs,
+  VANISHING_BACKWARD_GAIN,
+} from './verdicts.js';
 
-export interface OutcomeInputs {
-  nonFinite: boolean;
-  firstLoss: number;
-  finalLoss: number;
-  baselineLoss: number;
-  backwardGain: number;
-  firstGradNorm: number;
-  maxGradNorm: number;
-}
-
-export function classify(x: OutcomeInputs): Outcome {
-  if (x.nonFinite) return 'nonfinite';
-  if (x.finalLoss > DIVERGED_LOSS_FACTOR * x.firstLoss) return 'diverged';
-  if (x.finalLoss <= CONVERGED_LOSS_FACTOR * x.firstLoss && x.finalLoss <= CONVERGED_BASELINE_FACTOR * x.baselineLoss) {
-    return 'converged';
-  }
-  if (x.backwardGain >= EXPLODING_BACKWARD_GAIN || x.maxGradNorm >= EXPLODING_NORM_GROWTH * x.firstGradNorm) {
-    return 'exploding';
-  }
-  if (x.backwardGain <= VANISHING_BACKWARD_GAIN) return 'vanishing';
-  return 'stable';
+/** How often clipping acted over the whole run (every step, recorded or not). */
+export interface ClippingActivity {
+  /** Steps where the clipped global norm came out below the pre-clip one. */
+  stepsClipped: number;
+  /** The largest ‖g‖/‖g_clipped‖ over those steps (1 when there were none). */
+  maxFactor: number;
 }
 
 export interface SummaryInputs {
@@ -55,6 +38,8 @@ export interface SummaryInputs {
   backwardGain: number;
   predictedForwardGain: number | null;
   predictedLayerGradFactor: number | null;
+  /** null when the spec has no clip mitigation. */
+  clipping: ClippingActivity | null;
 }
 
 /** Extremes over the recorded gradient norms; NaN entries are skipped (NaN when all are). */
@@ -68,6 +53,15 @@ function extremes(x: Float64Array, n: number): [number, number] {
     if (!(v >= min)) min = v;
   }
   return [max, min];
+}
+
+/** Global gradient norm at the last recorded step where it is finite, over the step-1 norm; NaN when undefined. */
+function normGrowth(series: Series, firstGradNorm: number): number {
+  if (!(Number.isFinite(firstGradNorm) && firstGradNorm > 0)) return Number.NaN;
+  for (let i = series.length - 1; i >= 0; i--) {
+    if (Number.isFinite(series.gradNorm[i])) return series.gradNorm[i] / firstGradNorm;
+  }
+  return Number.NaN;
 }
 
 export function summarize(s: SummaryInputs): Summary {
@@ -85,9 +79,35 @@ export function summarize(s: SummaryInputs): Summary {
     firstGradNorm: s.firstGradNorm,
     maxGradNorm,
   });
+  const growth = normGrowth(series, s.firstGradNorm);
+  const lossRatio = finalLoss / firstLoss;
   const num = (x: number | null) => (x === null ? null : encodeNum(x));
+  // A ratio that cannot be formed (no step, a zero or non-finite start) is null rather than NaN.
+  const ratio = (x: number) => (Number.isNaN(x) ? null : encodeNum(x));
   return {
     outcome,
+    gradients: {
+      verdict: gradientVerdict({ backwardGain: s.backwardGain, normGrowth: growth }),
+      backwardGain: n > 0 ? encodeNum(s.backwardGain) : null,
+      normGrowth: ratio(growth),
+    },
+    training: {
+      verdict: trainingVerdict({
+        nonFinite: s.nonFinite !== null,
+        firstLoss,
+        finalLoss,
+        baselineLoss: s.baselineLoss,
+        tailStartLoss: n > 0 ? series.loss[tailStart(series.steps, n, s.stepsRun)] : Number.NaN,
+      }),
+      lossRatio: n > 0 ? encodeNum(lossRatio) : null,
+    },
+    mitigation: {
+      clipping: s.clipping && {
+        stepsClipped: s.clipping.stepsClipped,
+        fraction: encodeNum(s.stepsRun > 0 ? s.clipping.stepsClipped / s.stepsRun : 0),
+        maxFactor: encodeNum(s.clipping.maxFactor),
+      },
+    },
     stepsRun: s.stepsRun,
     stopped: s.stopped,
     firstNonFiniteStep: s.nonFinite ? s.nonFinite.step : null,

@@ -25,6 +25,11 @@ export interface Series {
   readonly layerGradNorm: Float64Array[];
   readonly layerWeightNorm: Float64Array[];
   readonly layerUpdateRatio: Float64Array[];
+  /**
+   * linear, mlp: one column per layer, ‖∂L/∂z_l‖ (z_l = the layer's pre-activation). Empty for an rnn,
+   * when record.layers is false, and in results stored before the column existed.
+   */
+  readonly layerBackwardNorm: Float64Array[];
   /** rnn with record.hiddenGradNorms: row i holds ‖∂L/∂h_t‖, t = 1..T, for record i. */
   readonly hiddenGradNorms: Float64Array[] | null;
 }

@@ -9,17 +9,15 @@ import { PresetCatalog, presets } from '../contract/presets.js';
 import { sweepPresets } from '../contract/sweep-presets.js';
 import { checkAnalysis, checkAnalysisBudget } from '../engine/analysis/index.js';
 import { errors } from '../errors.js';
-import { createAnalysisPool } from './analysis-pool.js';
 import { inputFormOf } from './openapi.js';
 import { BODY_ERRORS, problems, type V1Options } from './shared.js';
 
 // The catalogue is constant: serialize it once.
 const presetsJson = JSON.stringify({ presets, sweeps: sweepPresets });
 
-export const catalogRoutes: FastifyPluginAsync<V1Options> = async (base) => {
+export const catalogRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const pool = createAnalysisPool();
-  app.addHook('onClose', () => pool.close());
+  const pool = opts.services.analysis;
 
   app.post(
     '/analysis',

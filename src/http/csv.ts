@@ -26,6 +26,7 @@ export function seriesToCsv(series: SeriesJson): string {
   ];
   for (const layer of series.layers) {
     cols.push({ name: `${layer.name}.gradNorm`, values: layer.gradNorm });
+    if (layer.backwardNorm) cols.push({ name: `${layer.name}.backwardNorm`, values: layer.backwardNorm });
     cols.push({ name: `${layer.name}.weightNorm`, values: layer.weightNorm });
     cols.push({ name: `${layer.name}.updateRatio`, values: layer.updateRatio });
   }

@@ -26,7 +26,7 @@ export const WS_CLOSE = {
 
 const ClientMessage = z.object({ type: z.literal('cancel') });
 
-interface StreamEvent {
+export interface StreamEvent {
   seq: number;
   type: string;
 }
@@ -53,6 +53,7 @@ interface Log {
   debug(obj: object, msg: string): void;
 }
 
+/** Serves `source` on `socket` from seq `from`, until `done`, a close, a stall or shutdown. */
 export function serveSocket<E extends StreamEvent>(
   socket: WebSocket,
   source: StreamSource<E>,
@@ -60,118 +61,148 @@ export function serveSocket<E extends StreamEvent>(
   limits: StreamLimits,
   log: Log,
 ): void {
-  let sub: { close(): void } | null = null;
-  let finished = false;
-  let paused = false;
-  let stall: NodeJS.Timeout | undefined;
-  let nextSeq = from;
-  let sawDone = false;
-  metrics.wsClients.inc();
+  new SocketSession(socket, source, from, limits, log).start();
+}
 
-  const finish = (code: number, reason: string) => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(stall);
-    sub?.close();
-    socket.close(code, reason);
-  };
-  const interrupted = () => finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${nextSeq}`);
+/** One client's WebSocket stream: where it is in the log, whether it is paused, and its timers. */
+class SocketSession<E extends StreamEvent> {
+  /** The subscription delivering events now; null while paused or before the first one is up. */
+  private sub: { close(): void } | null = null;
+  private finished = false;
+  /** The socket's send buffer passed maxBuffer: unsubscribed until it drains. */
+  private paused = false;
+  private stall: NodeJS.Timeout | undefined;
+  private ping: NodeJS.Timeout | undefined;
+  /** The pong of the last ping came back. */
+  private alive = true;
+  private sawDone = false;
+  private nextSeq: number;
 
-  // Attached before any await: a client may send cancel as its very first message.
-  socket.on('message', (data, isBinary) => {
-    if (isBinary) return;
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly source: StreamSource<E>,
+    from: number,
+    private readonly limits: StreamLimits,
+    private readonly log: Log,
+  ) {
+    this.nextSeq = from;
+  }
+
+  start(): void {
+    const { socket } = this;
+    metrics.wsClients.inc();
+    // Attached before any await: a client may send cancel as its very first message.
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary) this.onMessage(data.toString());
+    });
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+    this.ping = setInterval(() => {
+      if (!this.alive) {
+        socket.terminate();
+        return;
+      }
+      this.alive = false;
+      socket.ping();
+    }, this.limits.pingMs);
+    this.ping.unref();
+    socket.on('close', () => {
+      clearInterval(this.ping);
+      clearTimeout(this.stall);
+      metrics.wsClients.dec();
+      this.finished = true;
+      this.sub?.close();
+    });
+    socket.on('error', (err) => this.log.warn({ err }, 'websocket error'));
+    this.subscribe();
+  }
+
+  private onMessage(text: string): void {
     let msg: unknown;
     try {
-      msg = JSON.parse(data.toString());
+      msg = JSON.parse(text);
     } catch {
       return;
     }
     if (!ClientMessage.safeParse(msg).success) return;
-    source.cancel().catch((err: unknown) => {
+    this.source.cancel().catch((err: unknown) => {
       // Cancelling what has just ended is not a fault: the stream's `done` says how it ended.
-      log.debug({ err }, `cancel over websocket refused (${source.noun})`);
+      this.log.debug({ err }, `cancel over websocket refused (${this.source.noun})`);
     });
-  });
+  }
 
-  let alive = true;
-  socket.on('pong', () => {
-    alive = true;
-  });
-  const ping = setInterval(() => {
-    if (!alive) {
-      socket.terminate();
-      return;
-    }
-    alive = false;
-    socket.ping();
-  }, limits.pingMs);
-  ping.unref();
+  private finish(code: number, reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.stall);
+    this.sub?.close();
+    this.socket.close(code, reason);
+  }
 
-  socket.on('close', () => {
-    clearInterval(ping);
-    clearTimeout(stall);
-    metrics.wsClients.dec();
-    finished = true;
-    sub?.close();
-  });
-  socket.on('error', (err) => log.warn({ err }, 'websocket error'));
+  private interrupted(): void {
+    this.finish(WS_CLOSE.goingAway, `stream interrupted: reconnect with from=${this.nextSeq}`);
+  }
 
-  const subscribe = () => {
+  /** Subscribes from nextSeq; a pause drops this subscription and the drain makes a new one. */
+  private subscribe(): void {
     let mine: { close(): void } | null = null;
     let stopped = false;
     const stop = () => {
       stopped = true;
       mine?.close();
     };
-    source
+    this.source
       .subscribe(
-        nextSeq,
+        this.nextSeq,
         (event) => {
-          if (finished || stopped || event.seq < nextSeq) return;
-          nextSeq = event.seq + 1;
+          if (this.finished || stopped || event.seq < this.nextSeq) return;
+          this.nextSeq = event.seq + 1;
           const last = event.type === 'done';
-          if (last) sawDone = true;
-          socket.send(JSON.stringify(event), () => {
+          if (last) this.sawDone = true;
+          this.socket.send(JSON.stringify(event), () => {
             // Each flushed message reports here; resume once the backlog behind it is small again.
-            if (!paused || finished || last || socket.bufferedAmount > limits.maxBuffer / 2) return;
-            paused = false;
-            clearTimeout(stall);
-            subscribe();
+            if (!this.paused || this.finished || last || this.socket.bufferedAmount > this.limits.maxBuffer / 2) return;
+            this.paused = false;
+            clearTimeout(this.stall);
+            this.subscribe();
           });
-          if (!last && socket.bufferedAmount > limits.maxBuffer) {
-            paused = true;
+          if (!last && this.socket.bufferedAmount > this.limits.maxBuffer) {
+            this.paused = true;
             stop();
-            stall = setTimeout(
-              () => finish(WS_CLOSE.tryAgainLater, `slow consumer: reconnect with from=${nextSeq}`),
-              limits.stallMs,
+            this.stall = setTimeout(
+              () => this.finish(WS_CLOSE.tryAgainLater, `slow consumer: reconnect with from=${this.nextSeq}`),
+              this.limits.stallMs,
             );
           }
         },
         () => {
           if (stopped) return;
-          if (sawDone) {
-            finish(WS_CLOSE.done, 'done');
+          if (this.sawDone) {
+            this.finish(WS_CLOSE.done, 'done');
             return;
           }
           // Ended without `done`: either `from` was past the end of an ended resource (nothing to
           // send), or the service is shutting down or handed the work back to the queue.
-          source.ended().then((ended) => (ended ? finish(WS_CLOSE.done, 'done') : interrupted()), interrupted);
+          this.source.ended().then(
+            (ended) => (ended ? this.finish(WS_CLOSE.done, 'done') : this.interrupted()),
+            () => this.interrupted(),
+          );
         },
       )
       .then(
         (s) => {
           mine = s;
-          if (s === null) finish(WS_CLOSE.gone, `no such ${source.noun}`);
-          else if (stopped || finished) s.close();
-          else sub = s;
+          if (s === null) this.finish(WS_CLOSE.gone, `no such ${this.source.noun}`);
+          else if (stopped || this.finished) s.close();
+          else this.sub = s;
         },
         (err: unknown) => {
-          log.warn({ err }, `subscribe failed (${source.noun})`);
-          finish(1011, 'internal error');
+          this.log.warn({ err }, `subscribe failed (${this.source.noun})`);
+          this.finish(1011, 'internal error');
         },
       );
-  };
-  subscribe();
+  }
 }
 
 /**

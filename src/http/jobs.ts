@@ -12,7 +12,7 @@ import { BODY_ERRORS, jobPath, problems, toJob, type V1Options } from './shared.
 
 export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const { service } = opts;
+  const service = opts.services.jobs;
 
   app.post(
     '/jobs',

@@ -3,6 +3,7 @@
  * (/healthz), readiness (/readyz) and Prometheus metrics (/metrics).
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import { JobStatus } from '../contract/events.js';
@@ -206,9 +207,8 @@ const plugin: FastifyPluginAsync<OpsOptions> = async (app: FastifyInstance, opts
   );
 };
 
-// Not encapsulated (what fastify-plugin does): the onResponse hook must see every route of the app.
-(plugin as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] = true;
-(plugin as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')] = 'gradient-lab-ops';
-
-/** Registers /healthz, /readyz and /metrics, and the HTTP duration hook. Register it at the root. */
-export const opsPlugin = plugin;
+/**
+ * Registers /healthz, /readyz and /metrics, and the HTTP duration hook. Not encapsulated
+ * (fastify-plugin): the onResponse hook must see every route of the app.
+ */
+export const opsPlugin = fp(plugin, { name: 'gradient-lab-ops' });

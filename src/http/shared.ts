@@ -7,11 +7,13 @@ import { z } from 'zod';
 import type { Job } from '../contract/api.js';
 import { errors } from '../errors.js';
 import type { JobRecord, JobService } from '../runtime/types.js';
+import type { Services } from '../services.js';
 
 export { BODY_ERRORS, problems } from './problem.js';
 
 export interface V1Options {
-  service: JobService;
+  /** Built by the composition root (src/services.ts). */
+  services: Services;
   isDraining(): boolean;
   wsMaxBufferBytes: number;
   wsPingMs: number;

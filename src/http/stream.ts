@@ -2,31 +2,34 @@
  * A job's events, live: over a WebSocket (/v1/jobs/:id/stream) and as NDJSON over plain HTTP
  * (/v1/jobs/:id/events). Both replay from `?from=seq`, go live, send `done`, and end.
  *
- * Memory per client is bounded: see ./event-stream.ts, which serves sweeps the same way.
+ * Memory per client is bounded: see ./event-stream.ts, which serves sweeps the same way; the
+ * route pair is registered by ./event-routes.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { JobParams, StreamQuery } from '../contract/api.js';
+import { JobParams } from '../contract/api.js';
 import { JobEvent } from '../contract/events.js';
 import { errors } from '../errors.js';
 import type { JobService, Owner } from '../runtime/types.js';
-import { NdjsonStream, type StreamLimits, type StreamSource, serveSocket } from './event-stream.js';
-import { ndjsonOf, problems, requireJob, type V1Options } from './shared.js';
+import { registerEventRoutes } from './event-routes.js';
+import type { StreamSource } from './event-stream.js';
+import { requireJob, type V1Options } from './shared.js';
 
 export { WS_CLOSE } from './event-stream.js';
 
 const ENDED: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
 
-export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
-  const app = base.withTypeProvider<ZodTypeProvider>();
-  const { service } = opts;
-  const limits: StreamLimits = { maxBuffer: opts.wsMaxBufferBytes, stallMs: opts.wsStallMs, pingMs: opts.wsPingMs };
-
-  app.route({
-    method: 'GET',
-    url: '/jobs/:id/stream',
-    schema: {
-      tags: ['streams'],
+export const streamRoutes: FastifyPluginAsync<V1Options> = async (app, opts) => {
+  const service = opts.services.jobs;
+  registerEventRoutes(app, {
+    path: '/jobs/:id',
+    params: JobParams,
+    event: JobEvent,
+    eventName: 'JobEvent',
+    notFound: errors.JOB_NOT_FOUND,
+    limits: { maxBuffer: opts.wsMaxBufferBytes, stallMs: opts.wsStallMs, pingMs: opts.wsPingMs },
+    require: (request, id) => requireJob(service, request, id),
+    source: (id, owner) => jobSource(service, id, owner),
+    socket: {
       operationId: 'streamJobEvents',
       summary: 'WebSocket: the job’s events (replay from `from`, then live, then `done`)',
       description: [
@@ -37,64 +40,14 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =>
         'The client may send `{"type":"cancel"}` to cancel the job. The server pings every WS_PING_MS.',
         'A plain GET without the upgrade answers 426.',
       ].join(' '),
-      params: JobParams,
-      querystring: StreamQuery,
-      response: {
-        101: {
-          description: 'Switching protocols; the messages are JobEvent objects.',
-          content: { 'application/json': { schema: JobEvent } },
-        },
-        ...problems(errors.VALIDATION, errors.JOB_NOT_FOUND, errors.UPGRADE_REQUIRED),
-      },
     },
-    preHandler: async (request) => {
-      await requireJob(service, request, request.params.id);
-    },
-    handler: async (request) => {
-      throw new errors.UPGRADE_REQUIRED(request.url.split('?')[0]);
-    },
-    wsHandler: (socket, request) => {
-      serveSocket(
-        socket,
-        jobSource(service, request.params.id, request.owner),
-        request.query.from,
-        limits,
-        request.log,
-      );
+    ndjson: {
+      operationId: 'getJobEvents',
+      summary: 'NDJSON: the job’s events (replay from `from`, then live, then `done`)',
+      description:
+        'One JobEvent JSON object per line, in seq order, exactly once from `from` on; the response ends after `done`. For notebooks and scripts.',
     },
   });
-
-  app.get(
-    '/jobs/:id/events',
-    {
-      schema: {
-        tags: ['streams'],
-        operationId: 'getJobEvents',
-        summary: 'NDJSON: the job’s events (replay from `from`, then live, then `done`)',
-        description:
-          'One JobEvent JSON object per line, in seq order, exactly once from `from` on; the response ends after `done`. For notebooks and scripts.',
-        params: JobParams,
-        querystring: StreamQuery,
-        response: {
-          200: {
-            description: 'One JobEvent JSON object per line (schema: #/components/schemas/JobEvent).',
-            content: { 'application/x-ndjson': { schema: ndjsonOf('JobEvent') } },
-          },
-          ...problems(errors.VALIDATION, errors.JOB_NOT_FOUND),
-        },
-      },
-    },
-    async (request, reply) => {
-      await requireJob(service, request, request.params.id);
-      const stream = new NdjsonStream(jobSource(service, request.params.id, request.owner), request.query.from, limits);
-      stream.on('error', (err) => request.log.warn({ err }, 'event stream failed'));
-      return reply
-        .type('application/x-ndjson; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .header('x-accel-buffering', 'no')
-        .send(stream as never);
-    },
-  );
 };
 
 /** A job's event log as the shared stream code sees it. */

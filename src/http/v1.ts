@@ -7,11 +7,9 @@ import { catalogRoutes } from './catalog.js';
 import { jobRoutes } from './jobs.js';
 import type { V1Options } from './shared.js';
 import { streamRoutes } from './stream.js';
+import { sweepRoutes } from './sweeps.js';
 
-export interface V1PluginOptions extends V1Options, AuthOptions {
-  /** Routes that need modules written elsewhere (analysis, presets), registered when present. */
-  extraRoutes?: FastifyPluginAsync<V1Options>[];
-}
+export interface V1PluginOptions extends V1Options, AuthOptions {}
 
 export const v1Routes: FastifyPluginAsync<V1PluginOptions> = async (app, opts) => {
   app.decorateRequest('owner', null);
@@ -29,5 +27,5 @@ export const v1Routes: FastifyPluginAsync<V1PluginOptions> = async (app, opts) =
   await app.register(jobRoutes, routeOpts);
   await app.register(streamRoutes, routeOpts);
   await app.register(catalogRoutes, routeOpts);
-  for (const extra of opts.extraRoutes ?? []) await app.register(extra, routeOpts);
+  await app.register(sweepRoutes, routeOpts);
 };

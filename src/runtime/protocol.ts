@@ -1,6 +1,6 @@
 /**
  * Messages between the main thread and a worker. A record is the step, the five scalar columns,
- * three numbers per recorded layer and the hidden-state norms: rowWidth numbers. A batch of n
+ * three numbers per recorded layer (four with backward norms) and the hidden-state norms: rowWidth numbers. A batch of n
  * records travels in column order (telemetry.ts ColumnChunk), its buffers moved, not copied.
  */
 import type { MessagePort } from 'node:worker_threads';
@@ -15,10 +15,20 @@ export interface RowShape {
   layerCount: number;
   /** Hidden-state norms per record (rnn with record.hiddenGradNorms), else 0. */
   hiddenLength: number;
+  /**
+   * Each recorded layer has a fourth column, ‖∂L/∂z_l‖ (linear and mlp). Absent (false) in results
+   * stored before the column existed: they read back without it.
+   */
+  backwardNorms?: boolean;
+}
+
+/** Columns per recorded layer: grad, weight, ratio, and the backward norm when recorded (in that order). */
+export function layerColumns(shape: RowShape): number {
+  return shape.backwardNorms ? 4 : 3;
 }
 
 export function rowWidth(shape: RowShape): number {
-  return 1 + SCALAR_COLUMNS.length + 3 * shape.layerCount + shape.hiddenLength;
+  return 1 + SCALAR_COLUMNS.length + layerColumns(shape) * shape.layerCount + shape.hiddenLength;
 }
 
 /** One job of a task. */

@@ -4,7 +4,7 @@
  * built on demand through `view`, which exposes a range of records as the engine's `Series`.
  */
 import type { Series } from '../engine/types.js';
-import { type RowShape, SCALAR_COLUMNS } from './protocol.js';
+import { layerColumns, type RowShape, SCALAR_COLUMNS } from './protocol.js';
 
 /** The stored form of a finished series: typed-array bytes, columnar. */
 export interface SeriesBlob {
@@ -12,7 +12,7 @@ export interface SeriesBlob {
   length: number;
   /** Int32Array bytes: the step number of every record. */
   steps: Uint8Array;
-  /** Float64Array bytes, column after column (scalars, then per layer grad/weight/ratio), each `length` long. */
+  /** Float64Array bytes, column after column (scalars, then per layer grad/weight/ratio[/backward]), each `length` long. */
   values: Uint8Array;
   /** Float64Array bytes, record after record, `hiddenLength` each; empty when not recorded. */
   hidden: Uint8Array;
@@ -110,6 +110,7 @@ export class Telemetry {
     const col = (k: number) => this.values.subarray(k * cap + from, k * cap + to);
     const s = SCALAR_COLUMNS.length;
     const layers = this.shape.layerCount;
+    const per = layerColumns(this.shape);
     const h = this.shape.hiddenLength;
     let hiddenRows: Float64Array[] | null = null;
     if (h > 0) {
@@ -125,9 +126,10 @@ export class Telemetry {
       clippedGradNorm: col(2),
       lr: col(3),
       paramNorm: col(4),
-      layerGradNorm: Array.from({ length: layers }, (_, l) => col(s + 3 * l)),
-      layerWeightNorm: Array.from({ length: layers }, (_, l) => col(s + 3 * l + 1)),
-      layerUpdateRatio: Array.from({ length: layers }, (_, l) => col(s + 3 * l + 2)),
+      layerGradNorm: Array.from({ length: layers }, (_, l) => col(s + per * l)),
+      layerWeightNorm: Array.from({ length: layers }, (_, l) => col(s + per * l + 1)),
+      layerUpdateRatio: Array.from({ length: layers }, (_, l) => col(s + per * l + 2)),
+      layerBackwardNorm: per === 4 ? Array.from({ length: layers }, (_, l) => col(s + per * l + 3)) : [],
       hiddenGradNorms: hiddenRows,
     };
   }
@@ -194,7 +196,7 @@ export class Telemetry {
 }
 
 function columnCount(shape: RowShape): number {
-  return SCALAR_COLUMNS.length + 3 * shape.layerCount;
+  return SCALAR_COLUMNS.length + layerColumns(shape) * shape.layerCount;
 }
 
 /** Blob bytes from SQLite or a Buffer may sit at any offset; copy only when misaligned. */

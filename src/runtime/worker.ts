@@ -102,11 +102,11 @@ export function runJob(job: WorkerJob, j: number, port: MessagePort, flags: Int3
       s.clippedGradNorm,
       s.lr,
       s.paramNorm,
-      ...Array.from({ length: shape.layerCount }, (_, l) => [
-        s.layerGradNorm[l],
-        s.layerWeightNorm[l],
-        s.layerUpdateRatio[l],
-      ]).flat(),
+      ...Array.from({ length: shape.layerCount }, (_, l) =>
+        shape?.backwardNorms
+          ? [s.layerGradNorm[l], s.layerWeightNorm[l], s.layerUpdateRatio[l], s.layerBackwardNorm[l]]
+          : [s.layerGradNorm[l], s.layerWeightNorm[l], s.layerUpdateRatio[l]],
+      ).flat(),
     ];
     const steps = s.steps.slice(from, to);
     const values = new Float64Array(columns.length * n);
@@ -127,6 +127,7 @@ export function runJob(job: WorkerJob, j: number, port: MessagePort, flags: Int3
         layerNames: [...s.layerNames],
         layerCount: s.layerGradNorm.length,
         hiddenLength: s.hiddenGradNorms?.[index]?.length ?? 0,
+        backwardNorms: s.layerBackwardNorm.length > 0,
       };
       bytesPerRecord = 8 * rowWidth(shape);
       port.postMessage({ t: 'shape', j, ...shape } satisfies WorkerMessage);

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Harness, haveChromium, SHOTS, startHarness, TIMEOUT, warnIfNoChromium } from './harness.js';
 
 warnIfNoChromium('dashboard tests');
@@ -47,15 +47,6 @@ const ENDED = ['succeeded', 'failed', 'cancelled'];
 /** The page's read-only test hooks (public/js/main.js). */
 interface G {
   __gl: { run: RunView | null; compare: { a: RunView; b: RunView } | null; presets: string[] };
-}
-
-/** Polls a condition (bounded), for state only the server can tell. */
-async function until(check: () => Promise<boolean>, timeoutMs = TIMEOUT): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
@@ -346,7 +337,10 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     const row = page.locator(`tr[data-job="${long.id}"]`);
     await row.waitFor({ timeout: TIMEOUT });
     await row.locator('button.cancel').click();
-    await until(async () => (await apiJson<{ status: string }>(`/v1/jobs/${long.id}`)).status === 'cancelled');
+    await vi.waitFor(
+      async () => expect((await apiJson<{ status: string }>(`/v1/jobs/${long.id}`)).status).toBe('cancelled'),
+      { timeout: TIMEOUT, interval: 50 },
+    );
     await page.click('#jobs-refresh');
     await page.locator(`tr[data-job="${long.id}"][data-status="cancelled"]`).waitFor({ timeout: TIMEOUT });
 

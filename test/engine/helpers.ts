@@ -3,6 +3,7 @@ import { tsBackend } from '../../src/engine/backend.js';
 import { buildDataset, standardizeInputs } from '../../src/engine/data.js';
 import { initParams } from '../../src/engine/init.js';
 import { createModel, type Model } from '../../src/engine/model.js';
+import { Rng } from '../../src/engine/rng.js';
 import { resolveShape } from '../../src/engine/shape.js';
 
 export function parse(input: JobSpecInput): JobSpec {
@@ -65,4 +66,10 @@ export function gradCheck(model: Model, floor = 1e-4): GradCheck {
     }
   }
   return { maxRelError, worst, count: p.length, maxAbsGrad };
+}
+
+/** Uniforms in [0, 1) from the engine's own generator (src/engine/rng.ts): a fixed sequence per seed, so a failure names a reproducible case. */
+export function uniforms(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.uniform();
 }

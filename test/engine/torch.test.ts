@@ -1,6 +1,7 @@
 // The engine against PyTorch 1.13 (full batch) on the specs in fixtures/torch-cases.json: loss,
-// pre- and post-clip global norms, learning rate, parameter norm, per-layer weight-gradient norms
-// and rnn hidden-state gradient norms, step by step. The reference numbers come from
+// pre- and post-clip global norms, learning rate, parameter norm, per-layer weight-gradient norms,
+// per-layer backward-signal norms ‖∂L/∂z_l‖ (linear, mlp; PyTorch's z_l.grad with retain_grad) and
+// rnn hidden-state gradient norms, step by step. The reference numbers come from
 // fixtures/torch_reference.py (regenerate with the command in its docstring). Tolerance: 1e-13
 // relative in float64 (observed ≤ 2e-15: the two sum in different orders, and a few steps of
 // training amplify those last-bit differences a little). In float32, 5e-6 relative (observed
@@ -25,6 +26,7 @@ interface Reference {
   paramNorm: number[];
   layerGradNorm: number[][];
   hiddenGradNorms: number[][];
+  backwardNorm: number[][];
 }
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8'));
@@ -68,7 +70,13 @@ describe('agreement with PyTorch', () => {
         for (const [l, g] of ref.layerGradNorm[s].entries()) {
           close(series.layerGradNorm[l][s], g, `${series.layerNames[l]} ${at}`);
         }
-        if (cases[i].spec.network.kind === 'rnn') {
+        if (cases[i].spec.network.kind !== 'rnn') {
+          expect(ref.backwardNorm[s].length).toBe(series.layerNames.length);
+          for (const [l, g] of ref.backwardNorm[s].entries()) {
+            close(series.layerBackwardNorm[l][s], g, `‖∂L/∂z_${l + 1}‖ ${at}`);
+          }
+        } else {
+          expect(series.layerBackwardNorm).toEqual([]);
           for (const [t, g] of ref.hiddenGradNorms[s].entries()) {
             close(series.hiddenGradNorms![s][t], g, `‖∂L/∂h_${t + 1}‖ ${at}`);
           }

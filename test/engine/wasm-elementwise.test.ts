@@ -7,16 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { SGD_CLAMP, SGD_PLAIN, SGD_SCALE, type SgdMode, tsKernels } from '../../src/engine/kernels.js';
 import { tanh } from '../../src/engine/math.js';
 import { createWasmBackend } from '../../src/engine/wasm/index.js';
-
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
+import { uniforms as rng } from './helpers.js';
 
 const bits = (x: Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 const same = (x: Float64Array, y: Float64Array) => bits(x).equals(bits(y));

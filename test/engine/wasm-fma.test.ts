@@ -12,19 +12,10 @@ import { type Series, simulate, tsBackend } from '../../src/engine/index.js';
 import { tsKernels } from '../../src/engine/kernels.js';
 import { tanh } from '../../src/engine/math.js';
 import { createWasmBackend, fmaAvailable } from '../../src/engine/wasm/index.js';
+import { uniforms as rng } from './helpers.js';
 
 // Node 20 accepts relaxed SIMD only behind this flag (process-wide; it changes nothing else).
 setFlagsFromString('--experimental-wasm-relaxed-simd');
-
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 const bits = (x: Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 const ulp = (x: number) => {

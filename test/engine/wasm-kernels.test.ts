@@ -4,20 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { type Kernels, tsKernels } from '../../src/engine/kernels.js';
 import { createWasmBackend } from '../../src/engine/wasm/index.js';
+import { uniforms as rng } from './helpers.js';
 
 type Op = 'gemmNT' | 'gemmNN' | 'gemmTN';
 const OPS: Op[] = ['gemmNT', 'gemmNN', 'gemmTN'];
-
-// xorshift32: a fixed sequence, so a failure names a reproducible case.
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 function fill(v: Float64Array, next: () => number, scale = 1) {
   for (let i = 0; i < v.length; i++) v[i] = (next() * 2 - 1) * scale;

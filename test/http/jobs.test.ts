@@ -152,11 +152,14 @@ describe('submit, stream, result', () => {
     const header = lines[0]!.split(',');
     expect(header.slice(0, 6)).toEqual(['step', 'loss', 'gradNorm', 'clippedGradNorm', 'lr', 'paramNorm']);
     expect(header).toContain('W3.gradNorm');
-    expect(header).toHaveLength(6 + 3 * 3);
+    // Per layer: gradNorm, then the backward signal ‖∂L/∂z_l‖, weightNorm, updateRatio.
+    expect(header.slice(6, 10)).toEqual(['W1.gradNorm', 'W1.backwardNorm', 'W1.weightNorm', 'W1.updateRatio']);
+    expect(header).toHaveLength(6 + 4 * 3);
     const row5 = lines[5]!.split(',');
     expect(Number(row5[0])).toBe(5);
     expect(Number(row5[1])).toBe(json.series.loss[4]);
     expect(Number(row5[header.indexOf('W2.weightNorm')])).toBe(json.series.layers[1].weightNorm[4]);
+    expect(Number(row5[header.indexOf('W2.backwardNorm')])).toBe(json.series.layers[1].backwardNorm[4]);
   });
 
   it('writes non-finite values as NaN / Infinity strings in every format', async () => {

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { buildTestApp, wideEventSpec } from './helper.js';
 
@@ -46,16 +46,6 @@ function connect(path: string): Client {
   };
 }
 
-/** Polls every 20 ms, for at most 20 s, until `cond()` holds or `value()` resolves to `target`. */
-async function until<T>(cond: () => boolean, value?: () => Promise<T>, target?: T): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (cond()) return;
-    if (value && (await value()) === target) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('condition not met within 20 s');
-}
-
 async function submit(spec: unknown): Promise<string> {
   const r = await fetch(`http://${base}/v1/jobs`, {
     method: 'POST',
@@ -86,7 +76,13 @@ describe('a slow consumer', () => {
     // The server gives up on the slow reader WS_STALL_MS after its buffer filled; wait until it has
     // (its side of the socket is closing) before reading again, or the reader would just catch up.
     const clients = app.websocketServer.clients;
-    await until(() => clients.size === 1 && [...clients].every((c) => c.readyState === c.CLOSING));
+    await vi.waitFor(
+      () => {
+        expect(clients.size).toBe(1);
+        expect([...clients].every((c) => c.readyState === c.CLOSING)).toBe(true);
+      },
+      { timeout: 20_000, interval: 20 },
+    );
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     const slowClose = await slow.closed;
     expect(slowClose.code).toBe(1013);
@@ -142,7 +138,7 @@ describe('a stuck NDJSON reader', () => {
       res.pause();
       const connections = () =>
         new Promise<number>((resolve, reject) => own.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
-      await until(() => false, connections, 0);
+      await vi.waitFor(async () => expect(await connections()).toBe(0), { timeout: 20_000, interval: 20 });
       // What did arrive is a prefix, in order, without `done`.
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

@@ -3,11 +3,11 @@
  * store, one worker), and their place in the OpenAPI document.
  */
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { waitFor } from './process.js';
+import { WAIT } from './process.js';
 import { LONG_SPEC, SHORT_SPEC } from './specs.js';
 
 /** One sample of a Prometheus text exposition, e.g. `gradient_lab_jobs{status="succeeded"}`. */
@@ -85,10 +85,10 @@ describe('ops endpoints', () => {
     expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` })).statusCode).toBe(200);
     // The server ends the stream after the cancelled job's done event.
     expect(await closed).toBe(1000);
-    await waitFor('the gauge to drop', async () => {
-      const n = sample((await app.inject('/metrics')).body, 'gradient_lab_websocket_clients');
-      return n === 0 ? n : undefined;
-    });
+    await vi.waitFor(
+      async () => expect(sample((await app.inject('/metrics')).body, 'gradient_lab_websocket_clients')).toBe(0),
+      WAIT,
+    );
   });
 
   it('is listed in the OpenAPI document under the ops tag, outside /v1', () => {

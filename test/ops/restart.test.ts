@@ -8,8 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytes, getJob, json, readEvents, type ServerProcess, startServer, submit, waitFor } from './process.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { bytes, getJob, json, readEvents, type ServerProcess, startServer, submit, WAIT } from './process.js';
 import { reference } from './reference.js';
 import { LONG_SPEC, SHORT_SPEC } from './specs.js';
 
@@ -35,10 +35,7 @@ describe('SIGKILL in the middle of a long job, then restart on the same DATA_DIR
 
     // A job that ends before the crash: its every representation must survive unchanged.
     const ended = await submit(first.url, SHORT_SPEC);
-    await waitFor('the short job to end', async () => {
-      const job = await getJob(first.url, ended.id);
-      return job.status === 'succeeded' ? job : undefined;
-    });
+    await vi.waitFor(async () => expect((await getJob(first.url, ended.id)).status).toBe('succeeded'), WAIT);
     const endedPaths = [
       `/v1/jobs/${ended.id}`,
       `/v1/jobs/${ended.id}/result`,

@@ -7,10 +7,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { JobEvent } from '../../src/contract/events.js';
-import { getJob, json, readEvents, type ServerProcess, startServer, submit, waitFor } from './process.js';
+import { getJob, json, readEvents, type ServerProcess, startServer, submit, WAIT } from './process.js';
 import { reference } from './reference.js';
 import { LONG_SPEC } from './specs.js';
 
@@ -49,16 +49,18 @@ describe('SIGTERM', { timeout: 120_000 }, () => {
     const job = await submit(server.url, LONG_SPEC);
     // A client following the job over NDJSON must get everything up to done during the drain.
     const streamed = readEvents(server.url, job.id, 0);
-    await waitFor('the job to be running', async () => {
+    await vi.waitFor(async () => {
       const j = await getJob(server.url, job.id);
-      return j.status === 'running' && j.progress.step > 0 ? j : undefined;
-    });
+      expect(j.status).toBe('running');
+      expect(j.progress.step).toBeGreaterThan(0);
+    }, WAIT);
 
     server.child.kill('SIGTERM');
-    const readiness = await waitFor('/readyz to turn 503', async () => {
+    const readiness = await vi.waitFor(async () => {
       const r = await json<{ status: string }>(`${server.url}/readyz`);
-      return r.status === 503 ? r.body : undefined;
-    });
+      expect(r.status).toBe(503);
+      return r.body;
+    }, WAIT);
     expect(readiness.status).toBe('draining');
     // Still draining: the job has not ended yet, so the process is still up and refusing work.
     expect((await getJob(server.url, job.id)).status).toBe('running');
@@ -88,14 +90,13 @@ describe('SIGTERM', { timeout: 120_000 }, () => {
     const env = { DATA_DIR: join(root, 'impatient'), SHUTDOWN_GRACE_S: '60' };
     const server = await start(env);
     const job = await submit(server.url, LONG_SPEC);
-    await waitFor('the job to be running', async () => {
+    await vi.waitFor(async () => {
       const j = await getJob(server.url, job.id);
-      return j.status === 'running' && j.progress.step > 0 ? j : undefined;
-    });
+      expect(j.status).toBe('running');
+      expect(j.progress.step).toBeGreaterThan(0);
+    }, WAIT);
     server.child.kill('SIGTERM');
-    await waitFor('/readyz to turn 503', async () =>
-      (await json(`${server.url}/readyz`)).status === 503 ? 1 : undefined,
-    );
+    await vi.waitFor(async () => expect((await json(`${server.url}/readyz`)).status).toBe(503), WAIT);
     server.child.kill('SIGINT');
     expect(await server.exited).toEqual({ code: 1, signal: null });
 
@@ -116,7 +117,7 @@ describe('SIGTERM', { timeout: 120_000 }, () => {
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/v1/jobs/${job.id}/stream?from=0`);
     ws.on('message', (data) => seen.push(JSON.parse(String(data)) as JobEvent));
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-    await waitFor('a few streamed events', async () => (seen.length >= 5 ? true : undefined));
+    await vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(5), WAIT);
 
     server.child.kill('SIGTERM');
     expect(await closed).toBe(1001);

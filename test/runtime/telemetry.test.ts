@@ -45,6 +45,23 @@ describe('Telemetry', () => {
     }
   });
 
+  it('carries a fourth column per layer (backward norms) when the shape says so; shapes without it (old blobs) have none', () => {
+    const withBackward = { layerNames: ['W1', 'W2'], layerCount: 2, hiddenLength: 0, backwardNorms: true };
+    expect(rowWidth(withBackward)).toBe(1 + 5 + 4 * 2);
+    const w = rowWidth(withBackward);
+    const r = new Float64Array(3 * w).map((_, k) => (k % w === 0 ? Math.floor(k / w) + 1 : k));
+    const t = new Telemetry(withBackward);
+    t.appendColumns(chunkOfRows(withBackward, r, 3));
+    const back = Telemetry.fromBlob(t.toBlob()).view();
+    for (let i = 0; i < 3; i++) {
+      // Per layer: grad, weight, ratio, backward; layer 1 (W2) starts at column 1 + 5 + 4.
+      expect(back.layerGradNorm[1][i]).toBe(i * w + 10);
+      expect(back.layerUpdateRatio[1][i]).toBe(i * w + 12);
+      expect(back.layerBackwardNorm[1][i]).toBe(i * w + 13);
+    }
+    expect(new Telemetry(shape).view().layerBackwardNorm).toEqual([]);
+  });
+
   it('views a range with record `from` at index 0', () => {
     const t = new Telemetry(shape);
     add(t, 0, 10);

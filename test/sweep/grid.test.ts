@@ -17,6 +17,9 @@ function cells() {
   const out = [0, 1, 2, 3].map((i) => pendingCell(i, cellValues(request, i), predictCell(cellSpec(request, i))));
   const summary = {
     outcome: 'nonfinite' as const,
+    gradients: { verdict: 'exploding' as const, backwardGain: 2.25, normGrowth: 'Infinity' as const },
+    training: { verdict: 'nonfinite' as const, lossRatio: 'NaN' as const },
+    mitigation: { clipping: null },
     stepsRun: 3,
     stopped: true,
     firstNonFiniteStep: 3,

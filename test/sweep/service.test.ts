@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JobSpec } from '../../src/contract/spec.js';
 import { type SweepEvent, SweepRequest, type SweepRequestInput } from '../../src/contract/sweep.js';
 import { createEmbeddedRuntime, type RuntimeConfig } from '../../src/runtime/index.js';
@@ -233,7 +233,10 @@ describe('sweep service', () => {
       },
     });
     // Wait until every cell is in the job queue, so the single job really is behind all of them.
-    await until(async () => (await jobs.stats()).queued >= 1500 || cellsEnded > 0);
+    await vi.waitFor(async () => expect((await jobs.stats()).queued >= 1500 || cellsEnded > 0).toBe(true), {
+      timeout: 30_000,
+      interval: 1,
+    });
     const single = JobSpec.parse({ network: { kind: 'linear', depth: 2, width: 2 }, training: { steps: 2 } });
     const queuedBefore = jobs.stats().queued;
     const endedAtSubmit = cellsEnded;
@@ -247,12 +250,3 @@ describe('sweep service', () => {
     expect(endedAtStart - endedAtSubmit).toBeLessThanOrEqual(4);
   });
 });
-
-/** Polls a condition on the event loop (no fixed sleep decides the outcome; bounded). */
-async function until(cond: () => Promise<boolean> | boolean, limitMs = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > limitMs) throw new Error('condition not met in time');
-    await new Promise((r) => setImmediate(r));
-  }
-}

@@ -541,6 +541,14 @@ export interface components {
             meanField: components["schemas"]["MeanFieldAnalysis"] | null;
             notes: string[];
         };
+        ClippingSummary: {
+            /** @description Steps (of all steps run, recorded or not) where clipping reduced the global gradient norm. */
+            stepsClipped: number;
+            /** @description stepsClipped / stepsRun. */
+            fraction: components["schemas"]["Num"];
+            /** @description The largest ‖g‖/‖g_clipped‖ over those steps (1 when clipping never acted). */
+            maxFactor: components["schemas"]["Num"];
+        };
         DoneEvent: {
             /** @constant */
             type: "done";
@@ -555,6 +563,23 @@ export interface components {
             /** @description Dotted path of the offending field, e.g. "network.depth"; "" for the whole body. */
             path: string;
             message: string;
+        };
+        /**
+         * @description What the gradients did: exploding (backward gain ≥ 10 at step 1, or the global gradient norm grew ≥ 100× over the run), vanishing (backward gain ≤ 0.1), else healthy. docs/verdicts.md.
+         * @enum {string}
+         */
+        GradientVerdict: "exploding" | "vanishing" | "healthy";
+        /**
+         * @description What the gradients did: exploding (backward gain ≥ 10 at step 1, or the global gradient norm grew ≥ 100× over the run), vanishing (backward gain ≤ 0.1), else healthy. docs/verdicts.md.
+         * @enum {string}
+         */
+        GradientVerdictInput: "exploding" | "vanishing" | "healthy";
+        GradientsSummary: {
+            verdict: components["schemas"]["GradientVerdict"];
+            /** @description At step 1, ‖∂L/∂z_1‖/‖∂L/∂z_L‖ (linear, mlp; z = pre-activation) or ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (rnn); null when no step ran. */
+            backwardGain: components["schemas"]["Num"] | null;
+            /** @description The global gradient norm (before clipping) at the last recorded step where it is finite, divided by its value at step 1; null when the step-1 norm is zero or non-finite. */
+            normGrowth: components["schemas"]["Num"] | null;
         };
         /** @description The process is alive and serving HTTP. */
         Health: {
@@ -1262,11 +1287,15 @@ export interface components {
             gradNorm: components["schemas"]["Num"][];
             weightNorm: components["schemas"]["Num"][];
             updateRatio: components["schemas"]["Num"][];
+            /** @description The backward signal reaching the layer: ‖∂L/∂z_l‖ over the batch, z_l = the layer’s pre-activation (before batch-norm). linear and mlp nets only (an rnn reports hiddenGradNorms); absent in results stored before it existed. */
+            backwardNorm?: components["schemas"]["Num"][];
         };
         LayerTelemetry: {
             gradNorm: components["schemas"]["Num"];
             weightNorm: components["schemas"]["Num"];
             updateRatio: components["schemas"]["Num"];
+            /** @description The backward signal reaching the layer: ‖∂L/∂z_l‖ over the batch, z_l = the layer’s pre-activation (before batch-norm). linear and mlp nets only (an rnn reports hiddenGradNorms); absent in results stored before it existed. */
+            backwardNorm?: components["schemas"]["Num"];
         };
         MeanFieldAnalysis: {
             /** @enum {string} */
@@ -1297,7 +1326,12 @@ export interface components {
             title: string;
             /** @description What changed from the preset, and why it helps. */
             mitigation: string;
+            /** @description The deprecated single outcome the run summary reports. */
             expectedOutcome: components["schemas"]["OutcomeInput"];
+            /** @description summary.gradients.verdict of the run. */
+            expectedGradients: components["schemas"]["GradientVerdictInput"];
+            /** @description summary.training.verdict of the run. */
+            expectedTraining: components["schemas"]["TrainingVerdictInput"];
             spec: {
                 name?: string;
                 /** @default 0 */
@@ -1619,6 +1653,10 @@ export interface components {
                 };
             };
         };
+        MitigationSummary: {
+            /** @description null when the spec has no clip-norm or clip-value mitigation. */
+            clipping: components["schemas"]["ClippingSummary"] | null;
+        };
         NonFiniteEvent: {
             /** @constant */
             type: "nonfinite";
@@ -1646,9 +1684,15 @@ export interface components {
         };
         /** @description A number; non-finite values travel as the strings "NaN", "Infinity", "-Infinity". */
         Num: number | ("NaN" | "Infinity" | "-Infinity");
-        /** @enum {string} */
+        /**
+         * @description One label that mixes what the gradients did with what training achieved (Summary.outcome, deprecated: read Summary.gradients.verdict and Summary.training.verdict; docs/verdicts.md).
+         * @enum {string}
+         */
         Outcome: "exploding" | "vanishing" | "nonfinite" | "diverged" | "converged" | "stable";
-        /** @enum {string} */
+        /**
+         * @description One label that mixes what the gradients did with what training achieved (Summary.outcome, deprecated: read Summary.gradients.verdict and Summary.training.verdict; docs/verdicts.md).
+         * @enum {string}
+         */
         OutcomeInput: "exploding" | "vanishing" | "nonfinite" | "diverged" | "converged" | "stable";
         PartialProduct: {
             /** @description P_k = W_k…W_1. */
@@ -1676,8 +1720,13 @@ export interface components {
             id: string;
             title: string;
             phenomenon: components["schemas"]["PhenomenonInput"];
+            /** @description The deprecated single outcome the run summary reports. */
             expectedOutcome: components["schemas"]["OutcomeInput"];
-            /** @description expectedOutcome is what the run summary says; it can differ from the phenomenon: exploding gradients usually end in a non-finite value. */
+            /** @description summary.gradients.verdict of the run. */
+            expectedGradients: components["schemas"]["GradientVerdictInput"];
+            /** @description summary.training.verdict of the run. */
+            expectedTraining: components["schemas"]["TrainingVerdictInput"];
+            /** @description expectedGradients and expectedTraining are what the run summary says; training can fail in its own way: exploding gradients usually end in a non-finite value. */
             description: string;
             spec: {
                 name?: string;
@@ -2086,7 +2135,14 @@ export interface components {
             hiddenGradNorms?: components["schemas"]["Num"][];
         };
         Summary: {
+            /**
+             * @deprecated
+             * @description Deprecated (kept for old clients, rule unchanged): read gradients.verdict and training.verdict instead.
+             */
             outcome: components["schemas"]["Outcome"];
+            gradients: components["schemas"]["GradientsSummary"];
+            training: components["schemas"]["TrainingSummary"];
+            mitigation: components["schemas"]["MitigationSummary"];
             stepsRun: number;
             /** @description True when the run was stopped before its last step (cancel or non-finite). */
             stopped: boolean;
@@ -3526,6 +3582,21 @@ export interface components {
             error: string | null;
             links: components["schemas"]["SweepLinks"];
         };
+        TrainingSummary: {
+            verdict: components["schemas"]["TrainingVerdict"];
+            /** @description finalLoss / firstLoss (recorded losses); null when no step ran. */
+            lossRatio: components["schemas"]["Num"] | null;
+        };
+        /**
+         * @description What training achieved: nonfinite (a NaN or ±Infinity was seen), diverged (final loss > 10× the first), converged (final loss ≤ 0.1× the first and ≤ 0.5× the baseline loss), improving (the loss fell by more than 1 % over the last quarter of the steps run), else stalled. docs/verdicts.md.
+         * @enum {string}
+         */
+        TrainingVerdict: "converged" | "improving" | "stalled" | "diverged" | "nonfinite";
+        /**
+         * @description What training achieved: nonfinite (a NaN or ±Infinity was seen), diverged (final loss > 10× the first), converged (final loss ≤ 0.1× the first and ≤ 0.5× the baseline loss), improving (the loss fell by more than 1 % over the last quarter of the steps run), else stalled. docs/verdicts.md.
+         * @enum {string}
+         */
+        TrainingVerdictInput: "converged" | "improving" | "stalled" | "diverged" | "nonfinite";
     };
     responses: never;
     parameters: never;
@@ -3535,8 +3606,12 @@ export interface components {
 }
 export type SchemaAnalysisRequestInput = components['schemas']['AnalysisRequestInput'];
 export type SchemaAnalysisResult = components['schemas']['AnalysisResult'];
+export type SchemaClippingSummary = components['schemas']['ClippingSummary'];
 export type SchemaDoneEvent = components['schemas']['DoneEvent'];
 export type SchemaFieldError = components['schemas']['FieldError'];
+export type SchemaGradientVerdict = components['schemas']['GradientVerdict'];
+export type SchemaGradientVerdictInput = components['schemas']['GradientVerdictInput'];
+export type SchemaGradientsSummary = components['schemas']['GradientsSummary'];
 export type SchemaHealth = components['schemas']['Health'];
 export type SchemaJob = components['schemas']['Job'];
 export type SchemaJobEvent = components['schemas']['JobEvent'];
@@ -3552,6 +3627,7 @@ export type SchemaLayerSeries = components['schemas']['LayerSeries'];
 export type SchemaLayerTelemetry = components['schemas']['LayerTelemetry'];
 export type SchemaMeanFieldAnalysis = components['schemas']['MeanFieldAnalysis'];
 export type SchemaMitigatedPresetInput = components['schemas']['MitigatedPresetInput'];
+export type SchemaMitigationSummary = components['schemas']['MitigationSummary'];
 export type SchemaNonFiniteEvent = components['schemas']['NonFiniteEvent'];
 export type SchemaNonFiniteInfo = components['schemas']['NonFiniteInfo'];
 export type SchemaNum = components['schemas']['Num'];
@@ -3590,6 +3666,9 @@ export type SchemaSweepResource = components['schemas']['SweepResource'];
 export type SchemaSweepStatus = components['schemas']['SweepStatus'];
 export type SchemaSweepTheoryLine = components['schemas']['SweepTheoryLine'];
 export type SchemaSweepWithLinks = components['schemas']['SweepWithLinks'];
+export type SchemaTrainingSummary = components['schemas']['TrainingSummary'];
+export type SchemaTrainingVerdict = components['schemas']['TrainingVerdict'];
+export type SchemaTrainingVerdictInput = components['schemas']['TrainingVerdictInput'];
 export type $defs = Record<string, never>;
 export interface operations {
     getHealthz: {

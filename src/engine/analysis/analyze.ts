@@ -6,7 +6,7 @@ import type {
   ProductMatrix,
   RecurrentAnalysis,
 } from '../../contract/analysis.js';
-import { encodeNum } from '../../contract/events.js';
+import { encodeNum } from '../../contract/num.js';
 import type { ActivationName, NetworkSpec, RnnNetworkSpec } from '../../contract/spec.js';
 import type { DenseParams, InitialParams, SpecIssue } from '../types.js';
 import {

@@ -11,8 +11,7 @@
  * SIMD (Node 20: `--experimental-wasm-relaxed-simd`, or v8.setFlagsFromString before the first
  * FMA backend is made); `fmaAvailable()` says whether this one does.
  */
-import type { Backend } from '../backend.js';
-import { type Kernels, tsKernels } from '../kernels.js';
+import { type Backend, type Kernels, tsKernels } from '../kernels.js';
 import { tanh } from '../math.js';
 import { KERNELS_FMA_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels.generated.js';
 

@@ -1,35 +1,33 @@
 /**
- * A small worker pool for analyses, so that one request's linear algebra never blocks the event
- * loop. Under tsx or vitest this module is .ts and the worker gets tsx's loader; built as .js it
- * needs none (the same arrangement as the runtime's pool).
+ * The analysis pool: POST /v1/analysis runs in a worker thread, so that one request's linear
+ * algebra (SVDs of a large network take seconds) never blocks the event loop. Built on the same
+ * pool factory as the job pool (pool.ts); started on first use.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
 import type { AnalysisRequest, AnalysisResult } from '../contract/analysis.js';
 import { errors } from '../errors.js';
+import { createWorkerPool, sibling } from './pool.js';
 
 /** Analyses waiting for a thread beyond this are refused with 503: each may take seconds. */
 const MAX_WAITING = 8;
+const IDLE_MS = 60_000;
 
 export interface AnalysisPool {
+  /** Throws GL_ERR_QUEUE_FULL (503) when MAX_WAITING analyses already wait. */
   run(request: AnalysisRequest): Promise<AnalysisResult>;
   close(): Promise<void>;
 }
 
 export function createAnalysisPool(threads = 1): AnalysisPool {
-  const own = import.meta.url;
-  const filename = fileURLToPath(new URL(own.endsWith('.ts') ? './analysis-worker.ts' : './analysis-worker.js', own));
-  let pool: Piscina<AnalysisRequest, AnalysisResult> | null = null;
+  type Pool = ReturnType<typeof createWorkerPool<AnalysisRequest, AnalysisResult>>;
+  let pool: Pool | null = null;
   // Started on first use: most servers never analyse, and a thread costs memory and start-up time.
   const get = () => {
-    pool ??= new Piscina<AnalysisRequest, AnalysisResult>({
-      filename,
+    pool ??= createWorkerPool<AnalysisRequest, AnalysisResult>({
+      worker: sibling('analysis-worker'),
       minThreads: 0,
       maxThreads: threads,
       maxQueue: MAX_WAITING,
-      idleTimeout: 60_000,
-      execArgv: filename.endsWith('.ts') ? ['--import', pathToFileURL(createRequire(own).resolve('tsx')).href] : [],
+      idleTimeoutMs: IDLE_MS,
     });
     return pool;
   };
