@@ -1,13 +1,12 @@
-# Gradient Lab as a container. Two stages: the build stage compiles better-sqlite3 and the
-# TypeScript, then drops the dev dependencies; the runtime stage holds only what runs, as a
-# non-root user, with the job store on the /data volume.
+# Gradient Lab as a container, on Node.js 24 LTS (.node-version pins the exact release CI runs).
+# Two stages: the build stage compiles better-sqlite3 and the TypeScript, then drops the dev
+# dependencies; the runtime stage holds only what runs, as a non-root user, with the job store on
+# the /data volume.
 #
-# There is no Docker engine on the CI machines: scripts/container-check.sh runs this file's
-# `RUN npm …` commands and its CMD in a copy of the build context, so keep every npm step on a
-# RUN line of its own that starts with `RUN npm`, and every runtime file on a `COPY --from=build`
-# line.
+# CI builds this file for real with buildah and starts the image (scripts/container-check.sh; see
+# docs/ops.md, "Docker and compose").
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 compiles from source when its prebuilt binary cannot be fetched.
 RUN apt-get update \
@@ -17,12 +16,16 @@ RUN apt-get update \
 # Node and its headers under /usr/local, and an environment variable outranks a project .npmrc.
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+# npm can print "Exit handler never called!" and exit 0 with a partial node_modules: check that
+# the compiler and the native module it built are really there before going on.
+RUN npm ci --no-audit --no-fund \
+ && test -x node_modules/.bin/tsc \
+ && node -e "new (require('better-sqlite3'))(':memory:').close()"
 COPY . .
 RUN npm run build
 RUN npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \

@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
+import { type Deployment, parseDeployment } from './runtime/distributed/deployment.js';
 
 const MiB = 1024 * 1024;
 
@@ -53,15 +54,12 @@ export const EnvSchema = z.object({
   WS_PING_MS: num(integer(100).default(15_000)),
   WS_STALL_MS: num(integer(10).default(10_000)),
   WORKER_MAX_OLD_GEN_MB: num(integer(16).default(512)),
-  // DESIGN.md's distributed backend (BullMQ queue, Redis events and records) is not built yet: an
-  // operator who sets REDIS_URL expects it, so refuse to start rather than silently run embedded.
-  REDIS_URL: str(
-    z
-      .undefined({
-        error: 'the distributed backend (BullMQ + Redis) is not available in this version; unset REDIS_URL',
-      })
-      .optional(),
-  ),
+  // Backend and role (src/runtime/distributed/deployment.ts checks them together, below).
+  REDIS_URL: str(z.string().optional()),
+  DATABASE_URL: str(z.string().optional()),
+  ROLE: str(z.string().optional()),
+  DATABASE_SCHEMA: str(z.string().optional()),
+  REDIS_PREFIX: str(z.string().optional()),
 });
 
 /** The validated configuration `buildApp` takes. */
@@ -89,6 +87,8 @@ export interface AppConfig {
   /** How long a stream may wait for a reader to drain its full buffer before it is cut off. */
   wsStallMs: number;
   workerMaxOldGenMb: number;
+  /** Embedded, today always: the distributed backend is refused at start until it can run jobs. */
+  deployment: Deployment;
 }
 
 /** Thrown by `loadConfig` for a bad variable; the message names every bad variable. */
@@ -103,11 +103,22 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const known = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, env[k]]));
   const parsed = EnvSchema.safeParse(known);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
-    );
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message }));
+  const deployment = parseDeployment(known);
+  if (!deployment.ok) problems.push(...deployment.problems);
+  else if (deployment.deployment.backend === 'distributed') {
+    // The stores and event streams exist (docs/scaling.md), the job runner does not: an operator who
+    // asks for the distributed backend must not silently get the embedded one.
+    problems.push({
+      variable: 'REDIS_URL',
+      message:
+        'REDIS_URL and DATABASE_URL select the distributed backend, which this version cannot run yet ' +
+        '(docs/scaling.md); unset both to run embedded',
+    });
   }
+  if (!parsed.success || !deployment.ok || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     port: e.PORT,
@@ -130,5 +141,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wsPingMs: e.WS_PING_MS,
     wsStallMs: e.WS_STALL_MS,
     workerMaxOldGenMb: e.WORKER_MAX_OLD_GEN_MB,
+    deployment: deployment.deployment,
   };
 }

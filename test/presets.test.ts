@@ -73,7 +73,7 @@ describe('the preset catalogue', () => {
     }
   });
 
-  it('covers the textbook scenarios of DESIGN.md', () => {
+  it('covers the textbook scenarios of docs/design.md', () => {
     const ids = presets.map((p) => p.id);
     for (const id of [
       'textbook-exploding',

@@ -1,4 +1,4 @@
-// Non-finite numbers travel as the strings "NaN", "Infinity", "-Infinity" (DESIGN.md).
+// Non-finite numbers travel as the strings "NaN", "Infinity", "-Infinity" (docs/design.md).
 
 /** A `Num` from the wire as a JS number (NaN and ±Infinity included). */
 export function decodeNum(x) {

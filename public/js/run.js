@@ -9,7 +9,7 @@ import { decodeNum } from './num.js';
  */
 
 /**
- * Layer names as the engine gives them (docs/engine.md): W1…WL, or W_xh, W_hh, W_hy for rnn.
+ * Layer names as the engine gives them (docs/design.md): W1…WL, or W_xh, W_hh, W_hy for rnn.
  * @param {Schemas['JobSpecInput'] | null | undefined} spec
  */
 export function layerNamesFor(spec) {

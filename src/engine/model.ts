@@ -1,6 +1,6 @@
 /**
  * Forward and backward passes of the three network kinds over one fixed-size batch, in the
- * numerical contract of DESIGN.md. All tensors are carved from one arena at construction; a step
+ * numerical contract of docs/design.md. All tensors are carved from one arena at construction; a step
  * allocates nothing. Parameters and their gradients are each one flat array, split into
  * segments (W1, b1, gamma1, beta1, W2, …), so norms, clipping and optimizers are flat loops.
  */

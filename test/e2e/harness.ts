@@ -1,7 +1,7 @@
 /**
  * What every browser test needs: the real app listening on a real port, and Debian's Chromium
- * driven by playwright-core with the flags this machine needs (STACK.md). Tests skip, saying why,
- * where Chromium is missing; CI installs it.
+ * driven by playwright-core with the flags this machine needs (docs/design.md, "Known traps of the
+ * stack"). Tests skip, saying why, where Chromium is missing; CI installs it.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

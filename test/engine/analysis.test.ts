@@ -52,7 +52,7 @@ function textbook(gain: number): AnalysisResult {
 const n = (x: Num | null | undefined) => decodeNum(x as Num);
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
-describe('textbook deep linear network (DESIGN.md "The science it must reproduce")', () => {
+describe('textbook deep linear network (docs/design.md "What it reproduces")', () => {
   it('gain 1.5, L = 10: the product is exactly 1.5^10·I = 57.6650390625·I', () => {
     const r = textbook(1.5);
     expect(r.product?.matrix).toEqual([

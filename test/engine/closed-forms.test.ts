@@ -10,7 +10,7 @@ function expectRel(a: number, b: number, tol: number, label = '') {
 }
 
 function textbook(gain: number, steps = 1) {
-  // DESIGN.md "The science": y = W_L…W_1 x with W_l = gain·I (2×2), L = 10. Inputs e₁, e₂ make
+  // docs/design.md "What it reproduces": y = W_L…W_1 x with W_l = gain·I (2×2), L = 10. Inputs e₁, e₂ make
   // the output the product matrix itself; targets 0 make ∂L/∂ŷ = 2ŷ/(B·O) = ŷ/2.
   return parse({
     network: { kind: 'linear', depth: 10, width: 2, init: { scheme: 'scaled-identity', gain } },
@@ -29,7 +29,7 @@ function textbook(gain: number, steps = 1) {
   });
 }
 
-describe('deep linear network with W = gain·I (DESIGN.md, the textbook example)', () => {
+describe('deep linear network with W = gain·I (docs/design.md, the textbook example)', () => {
   it.each([
     [1.5, 57.6650390625],
     [0.5, 0.0009765625],

@@ -1,4 +1,4 @@
-// The causes and mitigations of DESIGN.md "The science", end to end through simulate: each cause
+// The causes and mitigations of docs/design.md "What it reproduces", end to end through simulate: each cause
 // produces its symptom, and the matching mitigation removes it (outcome rules in docs/engine.md).
 import { describe, expect, it } from 'vitest';
 import type { JobSpecInput } from '../../src/contract/spec.js';

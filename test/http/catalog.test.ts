@@ -16,7 +16,7 @@ afterAll(async () => {
 
 describe('POST /v1/analysis', () => {
   it('returns the textbook products exactly: (1.5·I)^10 = 57.6650390625·I, (0.5·I)^10 = 2^-10·I', async () => {
-    // 1.5^10 = 3^10 / 2^10 = 59049 / 1024, exact in binary floating point (DESIGN.md).
+    // 1.5^10 = 3^10 / 2^10 = 59049 / 1024, exact in binary floating point (docs/design.md).
     for (const [gain, product] of [
       [1.5, 59049 / 1024],
       [0.5, 1 / 1024],

@@ -2,7 +2,7 @@
  * Restart without loss, at process level (issue 4): the real server entry is killed with SIGKILL
  * in the middle of a long job and started again on the same data directory. The job must finish
  * with exactly the series of an uninterrupted run (the engine run in this process is the
- * reference: runs are deterministic, DESIGN.md), a client reconnecting with `from` must see every
+ * reference: runs are deterministic, docs/design.md), a client reconnecting with `from` must see every
  * event once and in order, and a job that had ended must read back byte for byte.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
