@@ -19,6 +19,7 @@ export default defineConfig({
             'test/runtime/**/*.test.ts',
             'test/sweep/**/*.test.ts',
             'test/http/**/*.test.ts',
+            'test/docs/**/*.test.ts',
             'test/*.test.ts',
             'test/contract/errors.test.ts',
           ],

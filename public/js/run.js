@@ -47,6 +47,9 @@ export class Run {
     this.paramNorm = [];
     this.layerNames = layerNamesFor(spec);
     this.layerGrad = this.layerNames.map(() => []);
+    // ‖∂L/∂z_l‖ per layer (linear, mlp), when the server reports it; NaN where it did not.
+    this.layerBackward = this.layerNames.map(() => []);
+    this.hasBackward = false;
     this.hiddenFirst = null;
     this.hiddenLast = null;
     this.hiddenLastStep = null;
@@ -91,9 +94,14 @@ export class Run {
     while (this.layerGrad.length < layers.length) {
       this.layerNames.push(`layer ${this.layerGrad.length + 1}`);
       this.layerGrad.push(new Array(this.steps.length - 1).fill(Number.NaN));
+      this.layerBackward.push(new Array(this.steps.length - 1).fill(Number.NaN));
     }
     for (let i = 0; i < this.layerGrad.length; i++) {
-      this.layerGrad[i].push(i < layers.length ? decodeNum(layers[i].gradNorm) : Number.NaN);
+      const layer = i < layers.length ? layers[i] : null;
+      this.layerGrad[i].push(layer ? decodeNum(layer.gradNorm) : Number.NaN);
+      const b = layer?.backwardNorm;
+      if (b !== undefined && b !== null) this.hasBackward = true;
+      this.layerBackward[i].push(b !== undefined && b !== null ? decodeNum(b) : Number.NaN);
     }
     if (Array.isArray(ev.hiddenGradNorms)) {
       const h = ev.hiddenGradNorms.map(decodeNum);
@@ -123,6 +131,10 @@ export class Run {
     this.paramNorm = s.paramNorm.map(decodeNum);
     this.layerNames = s.layers.map((l) => l.name);
     this.layerGrad = s.layers.map((l) => l.gradNorm.map(decodeNum));
+    this.hasBackward = s.layers.some((l) => Array.isArray(l.backwardNorm));
+    this.layerBackward = s.layers.map((l) =>
+      Array.isArray(l.backwardNorm) ? l.backwardNorm.map(decodeNum) : l.gradNorm.map(() => Number.NaN),
+    );
     const hidden = s.hiddenGradNorms;
     if (Array.isArray(hidden) && hidden.length > 0) {
       this.hiddenFirst = hidden[0].map(decodeNum);

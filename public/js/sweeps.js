@@ -12,6 +12,7 @@ import { shortNum } from './charts.js';
 import { fillSelect, sizeCanvas } from './dom.js';
 import { decodeNum, fmt } from './num.js';
 import { openStream } from './stream.js';
+import { verdictText } from './verdict.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -103,6 +104,9 @@ export class SweepView {
     this.presets = [];
     this.current = null; // { sweep, cells, stream, conn }
     this.geometry = null;
+    /** Each ended cell's verdict line by job id (null while it loads). */
+    this.verdicts = new Map();
+    this.hovered = null;
     this.frame = 0;
     this.listTimer = 0;
     this.visible = false;
@@ -376,6 +380,7 @@ export class SweepView {
     if (!cur) {
       this.geometry = null;
       fig.dataset.cells = '0';
+      fig.dataset.empty = 'true';
       fig.dataset.total = '0';
       fig.dataset.theoryLines = '0';
       return;
@@ -560,6 +565,7 @@ export class SweepView {
 
     this.geometry = { inView, left, top, plotW, plotH, cols, rows, cw, rh };
     fig.dataset.cells = String(drawn);
+    fig.dataset.empty = 'false';
     fig.dataset.total = String(rows * cols);
     fig.dataset.nonfinite = String(nonFinite);
     fig.dataset.theoryLines = String(theoryDrawn);
@@ -595,13 +601,40 @@ export class SweepView {
     return hit ? (this.current?.cells[hit.index] ?? null) : null;
   }
 
+  /**
+   * A cell carries the deprecated single outcome only; its job's summary has the two verdicts and
+   * the clipping activity. Fetched once per job on hover, then the read-out is redrawn.
+   */
+  verdictOf(cell) {
+    if (!cell.jobId || !ENDED.has(cell.status)) return null;
+    const known = this.verdicts.get(cell.jobId);
+    if (known !== undefined) return known;
+    this.verdicts.set(cell.jobId, null);
+    api(`/v1/jobs/${encodeURIComponent(cell.jobId)}`)
+      .then((job) => {
+        this.verdicts.set(cell.jobId, verdictText(job.summary) || null);
+        if (this.hovered === cell) this.showHover(cell);
+      })
+      .catch(() => this.verdicts.delete(cell.jobId));
+    return null;
+  }
+
   hover(ev) {
     const cell = this.cellAt(ev);
+    this.hovered = cell;
+    this.showHover(cell);
+  }
+
+  showHover(cell) {
     const out = $('#sweep-hover');
     if (!cell) {
       out.textContent = 'Hover a cell for its numbers; click it to open its run.';
+      delete out.dataset.verdict;
       return;
     }
+    const verdict = this.verdictOf(cell);
+    if (verdict) out.dataset.verdict = verdict;
+    else delete out.dataset.verdict;
     const axes = this.current.sweep.axes;
     const coords = axes.map((a, i) => {
       const k = a.values.findIndex((v) => JSON.stringify(v) === JSON.stringify(cell.coords[i]));
@@ -617,7 +650,7 @@ export class SweepView {
     ].filter(Boolean);
     out.textContent = [
       coords.join(', '),
-      `${cell.status}${cell.outcome ? ` · ${cell.outcome}` : ''}`,
+      `${cell.status}${verdict ? ` · ${verdict}` : cell.outcome ? ` · outcome ${cell.outcome}` : ''}`,
       cell.firstNonFiniteStep !== null ? `non-finite at step ${cell.firstNonFiniteStep}` : '',
       `loss ${fmt(cell.firstLoss)} → ${fmt(cell.finalLoss)}`,
       `max ‖g‖ ${fmt(cell.maxGradNorm)}`,

@@ -8,6 +8,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Problem } from '../contract/api.js';
 import { type ErrorClass, type ErrorCode, errors, type FieldError, GlError } from '../errors.js';
+import { suggestFieldNames } from './suggest.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -162,7 +163,11 @@ function mediaTypeError(req: FastifyRequest): GlError {
 function toGlError(err: FastifyError, request: FastifyRequest): GlError {
   if (err instanceof GlError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
-    const fields = fieldErrorsFromValidation(err.validation as ZodLikeValidation[], err.validationContext);
+    const fields = suggestFieldNames(
+      fieldErrorsFromValidation(err.validation as ZodLikeValidation[], err.validationContext),
+      request,
+      err.validationContext,
+    );
     const where = err.validationContext === 'body' || !err.validationContext ? 'request body' : err.validationContext;
     return new errors.VALIDATION(fields, where);
   }
