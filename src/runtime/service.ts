@@ -167,7 +167,7 @@ export class EmbeddedJobService implements JobService {
     });
     // One key (its sweeps' cells included) may not take the whole queue from the others.
     const ownWaiting = this.scheduler.waitingFor(owner);
-    if (ownWaiting >= this.maxQueuePerKey) throw new errors.QUEUE_FULL(`${ownWaiting} of this key's`);
+    if (ownWaiting >= this.maxQueuePerKey) throw new errors.QUEUE_FULL(ownWaiting);
     // Nothing is written unless the job's largest possible result fits the storage budget and quota.
     const reservedBytes = work.seriesBytes + ROW_OVERHEAD_BYTES;
     this.storage.admit(owner, reservedBytes);

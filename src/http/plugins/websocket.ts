@@ -52,10 +52,13 @@ export default fp(
     app.addHook('onRequest', async (request, reply) => {
       if (!request.ws || request.is404) return;
       if ((request.routeOptions.config as { acceptsUpgrade?: boolean } | undefined)?.acceptsUpgrade) return;
-      const detail = new errors.BAD_REQUEST(
-        'WebSocket upgrades are accepted on the stream routes only (/v1/jobs/:id/stream, /v1/sweeps/:id/stream)',
-      ).message;
-      return sendProblem(request, reply, 400, 'GL_ERR_BAD_REQUEST', detail);
+      return sendProblem(
+        request,
+        reply,
+        new errors.BAD_REQUEST(
+          'WebSocket upgrades are accepted on the stream routes only (/v1/jobs/:id/stream, /v1/sweeps/:id/stream)',
+        ),
+      );
     });
   },
   { name: 'gradient-lab-websocket' },

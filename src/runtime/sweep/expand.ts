@@ -5,7 +5,7 @@
 import { JobSpec } from '../../contract/spec.js';
 import { SWEEP_LIMITS, type SweepRequest } from '../../contract/sweep.js';
 import { checkSpec, estimateWork } from '../../engine/index.js';
-import { DetailedError, errors, type FieldError } from '../../errors.js';
+import { errors, type FieldError } from '../../errors.js';
 
 export interface SweepBudget {
   /** Most cells a sweep may have (default SWEEP_LIMITS.cells). */
@@ -111,7 +111,7 @@ function fmtBytes(n: number): string {
 }
 
 function invalid(summary: string, list: FieldError[]): Error {
-  return Object.assign(new errors.SWEEP_INVALID(summary), { errors: list, cause: new DetailedError(summary, list) });
+  return new errors.SWEEP_INVALID(list, summary);
 }
 
 /**
