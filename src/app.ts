@@ -8,6 +8,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Logger } from 'pino';
 import type { AppConfig } from './config.js';
 import { createKeyRing } from './http/auth.js';
+import { clientErrorHandler } from './http/client-errors.js';
 import { installJsonParser } from './http/json.js';
 import { loggerOptions } from './http/logging.js';
 import { opsPlugin } from './http/ops.js';
@@ -65,6 +66,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     return503OnClosing: true,
     // The router's own errors (over-long or badly encoded path parameters) as problem+json too.
     frameworkErrors,
+    // Node's HTTP parser errors as problem+json too (http/client-errors.ts).
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

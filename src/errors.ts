@@ -141,6 +141,16 @@ export const errors = {
     'The queue (jobs, or analyses waiting for a worker) is full; retry after Retry-After seconds.',
     (waiting: number) => `The queue is full (${waiting} waiting); retry later`,
   ),
+  STORAGE_FULL: define(
+    'GL_ERR_STORAGE_FULL',
+    'The storage budget (STORE_MAX_BYTES) or the disk itself has no room for the job; nothing was written.',
+    (why: string) => `No storage left for the job: ${why}`,
+  ),
+  QUOTA_EXCEEDED: define(
+    'GL_ERR_QUOTA_EXCEEDED',
+    "The API key's storage quota (KEY_QUOTA_BYTES) has no room for the job's largest possible result; space returns as ended jobs expire.",
+    (why: string) => `Storage quota exceeded: ${why}`,
+  ),
   DRAINING: define(
     'GL_ERR_DRAINING',
     'The server is shutting down and accepts no new work.',

@@ -7,7 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Job, JobPage, JobParams, JobResult, JobSpecBody, ListJobsQuery, ResultQuery } from '../contract/api.js';
 import { errors } from '../errors.js';
-import { seriesToCsv } from './csv.js';
+import { resultCsvStream, resultJsonStream } from './result-stream.js';
 import { BODY_ERRORS, jobPath, problems, toJob, type V1Options } from './shared.js';
 
 export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
@@ -25,7 +25,15 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
         body: JobSpecBody,
         response: {
           202: Job,
-          ...problems(...BODY_ERRORS, errors.SPEC_IMPOSSIBLE, errors.OVER_BUDGET, errors.QUEUE_FULL, errors.DRAINING),
+          ...problems(
+            ...BODY_ERRORS,
+            errors.SPEC_IMPOSSIBLE,
+            errors.OVER_BUDGET,
+            errors.QUEUE_FULL,
+            errors.DRAINING,
+            errors.QUOTA_EXCEEDED,
+            errors.STORAGE_FULL,
+          ),
         },
       },
     },
@@ -126,17 +134,17 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
     async (request, reply) => {
       const result = await service.result(request.params.id, request.owner);
       if (!result) throw new errors.JOB_NOT_FOUND(request.params.id);
-      // Serialized by hand: a long run's series is large, and it was built by the engine from the
-      // same contract, so re-validating every number on the way out would only cost time.
+      // Streamed from the columns in chunks as the client reads (result-stream.ts): a long run's
+      // series may be hundreds of MB of text, which must never be built whole on the main thread.
       if (request.query.format === 'csv') {
         return reply
           .type('text/csv; charset=utf-8')
           .header('content-disposition', `inline; filename="${result.job.id}.csv"`)
-          .serializer((x: unknown) => x as string)
-          .send(seriesToCsv(result.series));
+          .send(resultCsvStream(result.series) as never); // a stream: the typed reply schema does not apply
       }
-      const body = { job: toJob(result.job), summary: result.summary, series: result.series };
-      return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(resultJsonStream(toJob(result.job), result.summary, result.series) as never);
     },
   );
 };

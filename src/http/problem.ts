@@ -34,10 +34,18 @@ export const HTTP_PROBLEMS = {
   GL_ERR_SWEEP_INVALID: { status: 422, title: 'Sweep cannot run' },
   GL_ERR_UPGRADE_REQUIRED: { status: 426, title: 'WebSocket upgrade required' },
   GL_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  GL_ERR_QUOTA_EXCEEDED: { status: 429, title: 'Storage quota exceeded' },
+  GL_ERR_STORAGE_FULL: { status: 507, title: 'Insufficient storage' },
   GL_ERR_INTERNAL: { status: 500, title: 'Internal Server Error' },
   GL_ERR_QUEUE_FULL: { status: 503, title: 'Queue full' },
   GL_ERR_DRAINING: { status: 503, title: 'Shutting down' },
 } as const satisfies Record<ErrorCode, { status: number; title: string }>;
+
+/**
+ * Field errors listed in one problem at most; the rest are counted in `detail`. A body with 500,000
+ * bad array elements once got a 56 MB answer (issue 11, defect 2): the first few say what to fix.
+ */
+export const MAX_FIELD_ERRORS = 20;
 
 /** Seconds a client should wait before retrying a 503 (queue full, draining). */
 const RETRY_AFTER_503_S = 5;
@@ -138,7 +146,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     instance: request.url.split('?')[0] ?? request.url,
     requestId: String(request.id),
   };
-  if (error.errors.length > 0) body.errors = [...error.errors];
+  if (error.errors.length > 0) body.errors = error.errors.slice(0, MAX_FIELD_ERRORS);
   if (status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_503_S));
   return reply.code(status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(body);
 }
@@ -163,13 +171,18 @@ function mediaTypeError(req: FastifyRequest): GlError {
 function toGlError(err: FastifyError, request: FastifyRequest): GlError {
   if (err instanceof GlError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
+    // Only the first MAX_FIELD_ERRORS issues become field errors; the rest are counted (issue 11, defect 2).
+    const validation = err.validation as ZodLikeValidation[];
     const fields = suggestFieldNames(
-      fieldErrorsFromValidation(err.validation as ZodLikeValidation[], err.validationContext),
+      fieldErrorsFromValidation(validation.slice(0, MAX_FIELD_ERRORS), err.validationContext),
       request,
       err.validationContext,
-    );
+    ).slice(0, MAX_FIELD_ERRORS);
+    const more = Math.max(0, validation.length - MAX_FIELD_ERRORS);
     const where = err.validationContext === 'body' || !err.validationContext ? 'request body' : err.validationContext;
-    return new errors.VALIDATION(fields, where);
+    const error = new errors.VALIDATION(fields, where);
+    if (more > 0) error.message += ` (and ${more} more ${more === 1 ? 'issue' : 'issues'} not listed)`;
+    return error;
   }
   const fastify = FASTIFY_ERRORS[err.code];
   if (fastify) return fastify(request);

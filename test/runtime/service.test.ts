@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobEvent, StepEvent } from '../../src/contract/events.js';
 import type { JobRecord } from '../../src/runtime/index.js';
-import { collect, deferred, Fixture, longSpec, spec, until } from './helpers.js';
+import { collect, deferred, Fixture, jsonResult, longSpec, spec, until } from './helpers.js';
 
 const fx = new Fixture();
 afterEach(() => fx.cleanup());
@@ -31,7 +31,7 @@ describe('job lifecycle and events', () => {
     const record = (await rt.get(job.id, null))!;
     expect(record).toMatchObject({ status: 'succeeded', lastSeq: 40, progress: { step: 40, steps: 40 } });
     expect(record.startedAt! >= record.createdAt && record.endedAt! >= record.startedAt!).toBe(true);
-    const result = (await rt.result(job.id, null))!;
+    const result = (await jsonResult(rt, job.id, null))!;
     expect(result.series.steps).toEqual(steps.map((e) => e.step));
     expect(result.series.loss).toEqual(steps.map((e) => e.loss));
     expect(result.series.layers[3].gradNorm).toEqual(steps.map((e) => e.layers[3].gradNorm));
@@ -65,7 +65,7 @@ describe('job lifecycle and events', () => {
     const rt = await fx.runtime({ workers: 1 });
     const job = await rt.submit(longSpec(), null);
     await until(rt, job.id, (e) => e.seq >= 100);
-    const partial = (await rt.result(job.id, null))!;
+    const partial = (await jsonResult(rt, job.id, null))!;
     expect(partial.job.status).toBe('running');
     expect(partial.summary).toBeNull();
     const n = partial.series.steps.length;
@@ -125,7 +125,7 @@ describe('cancellation', () => {
     expect(event).toMatchObject({ type: 'done', status: 'cancelled' });
     expect(event.type === 'done' && event.summary?.stopped).toBe(true);
     expect(record.progress.step).toBeLessThan(1_000_000);
-    const result = (await rt.result(job.id, null))!;
+    const result = (await jsonResult(rt, job.id, null))!;
     expect(result.series.steps.length).toBe(event.seq);
     await expect(rt.cancel('nope', null)).rejects.toMatchObject({ code: 'GL_ERR_JOB_NOT_FOUND' });
   });
@@ -237,7 +237,7 @@ describe('records, owners and listing', () => {
     expect(await rt.get(theirs.id, 'alice')).toBeNull();
     expect(await rt.get(theirs.id, null)).not.toBeNull();
     expect(await rt.subscribe(theirs.id, 'alice', { from: 0, onEvent() {} })).toBeNull();
-    expect(await rt.result(theirs.id, 'alice')).toBeNull();
+    expect(await jsonResult(rt, theirs.id, 'alice')).toBeNull();
     await expect(rt.cancel(theirs.id, 'alice')).rejects.toMatchObject({ code: 'GL_ERR_JOB_NOT_FOUND' });
 
     const ids: string[] = [];
@@ -263,7 +263,7 @@ describe('records, owners and listing', () => {
     const left = (await rt.list({ owner: null, limit: 10 })).items.map((j) => j.id);
     expect(left).toHaveLength(2);
     expect(await rt.get(jobs[0].id, null)).toBeNull();
-    expect(await rt.result(jobs[0].id, null)).toBeNull();
+    expect(await jsonResult(rt, jobs[0].id, null)).toBeNull();
     expect(rt.stats().byStatus.succeeded).toBe(2);
   });
 });

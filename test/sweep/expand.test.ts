@@ -145,6 +145,41 @@ describe('expandSweep', () => {
     expect(() => expandSweep(r, { maxSpecBytes: 300 * perCell })).not.toThrow();
   });
 
+  it("does not parse the base's large arrays again per cell (issue 11, defect 2): cells share them, as parsed once", () => {
+    const inputs = Array.from({ length: 2000 }, (_, i) => [i / 7, -i / 3]);
+    const targets = inputs.map(([a, b]) => [a + b, a - b]);
+    const r = request([{ path: 'training.learningRate', values: [0.001, 0.01, 0.1] }], {
+      ...base,
+      data: { kind: 'explicit', inputs, targets },
+    });
+    const specs: JobSpec[] = [];
+    expandSweep(r, {}, (_, spec) => specs.push(spec));
+    expect(specs).toHaveLength(3);
+    for (const [i, spec] of specs.entries()) {
+      // The very arrays of the parsed base: a zod parse would have made new ones.
+      if (spec.data.kind !== 'explicit' || r.base.data.kind !== 'explicit') throw new Error('explicit data expected');
+      expect(spec.data.inputs).toBe(r.base.data.inputs);
+      expect(spec.data.targets).toBe(r.base.data.targets);
+      // And the cell is exactly what a full parse of the same object gives.
+      const full = JobSpec.parse({ ...r.base, training: { ...r.base.training, learningRate: [0.001, 0.01, 0.1][i] } });
+      expect(spec).toEqual(full);
+      expect(cellSpec(r, i)).toEqual(full);
+    }
+  });
+
+  it('still refuses cells whose axis makes the untouched large arrays wrong, and parses an array an axis reaches into', () => {
+    const inputs = Array.from({ length: 300 }, (_, i) => [i / 7, -i / 3]);
+    const targets = inputs.map(([a, b]) => [a + b, a - b]);
+    const data = { kind: 'explicit', inputs, targets };
+    // width 2 → 3: the explicit data no longer fits the network (checkSpec sees the real arrays).
+    const e = refusal(() => expandSweep(request([{ path: 'network.width', values: [2, 3] }], { ...base, data })));
+    expect(e.errors.length).toBeGreaterThan(0);
+    expect(e.errors[0].message).toMatch(/^cell 1 /);
+    // An axis on one element: that array is parsed in full, so a bad value is refused by the schema.
+    const e2 = refusal(() => expandSweep(request([{ path: 'data.inputs.5.0', values: [1, 'x'] }], { ...base, data })));
+    expect(e2.errors[0].path).toBe('axes.0.values.1');
+  });
+
   it('refuses duplicate axes and labels of the wrong length', () => {
     const e = refusal(() =>
       expandSweep(

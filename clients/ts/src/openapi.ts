@@ -3906,7 +3906,11 @@ export interface operations {
                     });
                 };
             };
-            /** @description GL_ERR_RATE_LIMITED: Too many requests from this API key (or address) in the window; retry after Retry-After seconds. */
+            /**
+             * @description GL_ERR_QUOTA_EXCEEDED: The API key's storage quota (KEY_QUOTA_BYTES) has no room for the job's largest possible result; space returns as ended jobs expire.
+             *
+             *     GL_ERR_RATE_LIMITED: Too many requests from this API key (or address) in the window; retry after Retry-After seconds.
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3914,7 +3918,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & ({
                         /** @enum {string} */
-                        code: "GL_ERR_RATE_LIMITED";
+                        code: "GL_ERR_QUOTA_EXCEEDED" | "GL_ERR_RATE_LIMITED";
                     } & {
                         [key: string]: unknown;
                     });
@@ -3933,6 +3937,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & ({
                         /** @enum {string} */
                         code: "GL_ERR_DRAINING" | "GL_ERR_QUEUE_FULL";
+                    } & {
+                        [key: string]: unknown;
+                    });
+                };
+            };
+            /** @description GL_ERR_STORAGE_FULL: The storage budget (STORE_MAX_BYTES) or the disk itself has no room for the job; nothing was written. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & ({
+                        /** @enum {string} */
+                        code: "GL_ERR_STORAGE_FULL";
                     } & {
                         [key: string]: unknown;
                     });
