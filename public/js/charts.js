@@ -65,6 +65,7 @@ export class LogChart {
     this.plot = null;
     this.lastData = null;
     this.pending = null;
+    /** @type {ReturnType<typeof schedule> | 0} */
     this.frame = 0;
     this.build();
   }
@@ -232,6 +233,7 @@ export class HeatMap {
     this.figure = figure;
     this.canvas = canvas;
     this.legend = legend;
+    /** @type {ReturnType<typeof schedule> | 0} */
     this.frame = 0;
     this.pending = null;
   }

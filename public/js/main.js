@@ -1,6 +1,10 @@
 // The dashboard: wires the form, the API, the streams and the charts together.
 
 import { ApiError, api, getApiKey, setApiKey } from './api.js';
+/**
+ * @import { components } from '../../clients/ts/src/openapi.js'
+ * @typedef {components['schemas']} Schemas
+ */
 import { HeatMap, LogChart, layerColor, PALETTE } from './charts.js';
 import { fillSelect } from './dom.js';
 import { SpecForm } from './form.js';
@@ -440,6 +444,7 @@ async function cancelJob(id) {
 
 function compareChoices() {
   const preset = state.presets.find((p) => p.id === $('#preset').value);
+  /** @type {{ id: string, title: string, variant?: Schemas['MitigatedPresetInput'], mitigation?: object }[]} */
   const choices = [];
   for (const v of preset?.mitigated ?? []) {
     choices.push({ id: `preset:${v.id}`, title: `preset variant: ${v.title}`, variant: v });
@@ -587,7 +592,7 @@ async function refreshJobs(append = false) {
   if (append && state.jobs.nextCursor) params.set('cursor', state.jobs.nextCursor);
   const load = (async () => {
     try {
-      const page = await api(`/v1/jobs?${params}`);
+      const page = /** @type {Schemas['JobPage']} */ (await api(`/v1/jobs?${params}`));
       state.jobs.items = append ? [...state.jobs.items, ...page.items] : page.items;
       state.jobs.nextCursor = page.nextCursor ?? null;
       state.jobs.appended = append;
@@ -667,14 +672,14 @@ function renderJobs() {
 
 async function openJob(id) {
   try {
-    const job = await api(`/v1/jobs/${encodeURIComponent(id)}`);
+    const job = /** @type {Schemas['Job']} */ (await api(`/v1/jobs/${encodeURIComponent(id)}`));
     const run = new Run({ jobId: id, spec: job.spec, label: job.name ?? id });
     if (job.status === 'queued' || job.status === 'running') {
       // A live job is replayed from the start over the stream, then followed.
       showRun(run, null);
       state.current.stream = follow(run, 0, onRunChange);
     } else {
-      const result = await api(`/v1/jobs/${encodeURIComponent(id)}/result`);
+      const result = /** @type {Schemas['JobResult']} */ (await api(`/v1/jobs/${encodeURIComponent(id)}/result`));
       run.loadResult(result);
       showRun(run, null);
       renderRunHead(run, 'not needed (stored result)');
@@ -712,7 +717,7 @@ async function loadPresets() {
   const select = $('#preset');
   let loadError = null;
   try {
-    const body = await api('/v1/presets');
+    const body = /** @type {Schemas['PresetCatalogInput']} */ (await api('/v1/presets'));
     state.presets = body.presets;
   } catch (err) {
     state.presets = [];
@@ -754,12 +759,13 @@ function applyPreset() {
 }
 
 function selectTab(name) {
-  for (const b of document.querySelectorAll('[data-tab]'))
+  for (const b of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-tab]')))
     b.setAttribute('aria-selected', String(b.dataset.tab === name));
-  for (const t of document.querySelectorAll('.tab')) t.hidden = t.id !== `tab-${name}`;
+  for (const t of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.tab')))
+    t.hidden = t.id !== `tab-${name}`;
   // Charts sized while hidden have no width: size them now that they show.
   requestAnimationFrame(() => {
-    for (const c of Object.values(charts)) c.resize?.();
+    for (const c of Object.values(charts)) /** @type {{ resize?: () => void }} */ (c).resize?.();
     if (state.current) renderCharts(state.current.run);
     if (name === 'compare') renderCompare();
   });
@@ -798,7 +804,8 @@ $('#cancel-run').addEventListener('click', () => {
 });
 $('#compare').addEventListener('click', () => runCompare());
 $('#run-clipped').addEventListener('click', () => runCompare(clipChoice()));
-for (const b of document.querySelectorAll('[data-tab]')) b.addEventListener('click', () => selectTab(b.dataset.tab));
+for (const b of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-tab]')))
+  b.addEventListener('click', () => selectTab(b.dataset.tab));
 $('#jobs-refresh').addEventListener('click', () => refreshJobs());
 $('#jobs-status').addEventListener('change', () => refreshJobs());
 $('#jobs-more').addEventListener('click', () => refreshJobs(true));
@@ -807,7 +814,7 @@ window.addEventListener('resize', () => {
   if (resizeFrame) return;
   resizeFrame = requestAnimationFrame(() => {
     resizeFrame = 0;
-    for (const c of Object.values(charts)) c.resize?.();
+    for (const c of Object.values(charts)) /** @type {{ resize?: () => void }} */ (c).resize?.();
     if (state.current) renderCharts(state.current.run);
   });
 });

@@ -3,7 +3,15 @@
 
 import { decodeNum } from './num.js';
 
-/** Layer names as the engine gives them (docs/design.md): W1…WL, or W_xh, W_hh, W_hy for rnn. */
+/**
+ * @import { components } from '../../clients/ts/src/openapi.js'
+ * @typedef {components['schemas']} Schemas
+ */
+
+/**
+ * Layer names as the engine gives them (docs/design.md): W1…WL, or W_xh, W_hh, W_hy for rnn.
+ * @param {Schemas['JobSpecInput'] | null | undefined} spec
+ */
 export function layerNamesFor(spec) {
   const net = spec?.network;
   if (!net) return [];
@@ -52,7 +60,10 @@ export class Run {
     this.eventCount = 0;
   }
 
-  /** Applies one stream event; returns false for one already seen (the caller dedupes by seq too). */
+  /**
+   * Applies one stream event; returns false for one already seen (the caller dedupes by seq too).
+   * @param {Schemas['JobEvent']} event
+   */
   apply(event) {
     if (typeof event.seq === 'number') {
       if (event.seq <= this.lastSeq) return false;
@@ -71,6 +82,7 @@ export class Run {
     return true;
   }
 
+  /** @param {Schemas['StepEvent']} ev */
   addStep(ev) {
     this.steps.push(ev.step);
     this.loss.push(decodeNum(ev.loss));
@@ -99,10 +111,13 @@ export class Run {
     }
   }
 
-  /** Loads a whole result (GET /v1/jobs/:id/result): `{job, series, summary}`. */
+  /**
+   * Loads a whole result (GET /v1/jobs/:id/result): `{job, series, summary}`.
+   * @param {Schemas['JobResult']} result
+   */
   loadResult(result) {
     const s = result.series;
-    const job = result.job ?? {};
+    const job = /** @type {Partial<Schemas['Job']>} */ (result.job ?? {});
     this.jobId = job.id ?? this.jobId;
     this.spec = job.spec ?? this.spec;
     this.status = job.status ?? this.status;

@@ -4,6 +4,10 @@
 // Clicking a cell opens its job in the Run view.
 
 import { ApiError, api } from './api.js';
+/**
+ * @import { components } from '../../clients/ts/src/openapi.js'
+ * @typedef {components['schemas']} Schemas
+ */
 import { shortNum } from './charts.js';
 import { fillSelect, sizeCanvas } from './dom.js';
 import { decodeNum, fmt } from './num.js';
@@ -126,7 +130,7 @@ export class SweepView {
     const select = $('#sweep-preset');
     let error = null;
     try {
-      const body = await api('/v1/sweeps/presets');
+      const body = /** @type {Schemas['SweepPresetList']} */ (await api('/v1/sweeps/presets'));
       this.presets = body.items;
     } catch (err) {
       this.presets = [];
@@ -190,7 +194,7 @@ export class SweepView {
     const button = $('#sweep-run');
     button.disabled = true;
     try {
-      const created = await api('/v1/sweeps', { method: 'POST', body });
+      const created = /** @type {Schemas['SweepWithLinks']} */ (await api('/v1/sweeps', { method: 'POST', body }));
       await this.open(created.id);
     } catch (err) {
       this.showError(err);
@@ -201,7 +205,7 @@ export class SweepView {
 
   /** Shows a sweep: its grid as stored now, then (while it runs) its cell events as they come. */
   async open(id) {
-    const resource = await api(`/v1/sweeps/${encodeURIComponent(id)}`);
+    const resource = /** @type {Schemas['SweepResource']} */ (await api(`/v1/sweeps/${encodeURIComponent(id)}`));
     this.stop();
     const { cells, ...sweep } = resource;
     this.current = { sweep, cells, stream: null, conn: 'idle', events: 0 };
@@ -217,7 +221,7 @@ export class SweepView {
     cur.stream = openStream(cur.sweep.id, {
       resource: 'sweeps',
       from: 0,
-      onEvent: (event) => {
+      onEvent: (/** @type {Schemas['SweepEvent']} */ event) => {
         if (this.current !== cur) return;
         cur.events += 1;
         if (event.type === 'cell' && event.cell) {
@@ -242,7 +246,9 @@ export class SweepView {
   /** After `done`, the stored grid has every cell's final state (and endedAt). */
   async resync(cur) {
     try {
-      const { cells, ...sweep } = await api(`/v1/sweeps/${encodeURIComponent(cur.sweep.id)}`);
+      const { cells, ...sweep } = /** @type {Schemas['SweepResource']} */ (
+        await api(`/v1/sweeps/${encodeURIComponent(cur.sweep.id)}`)
+      );
       if (this.current !== cur) return;
       cur.sweep = sweep;
       cur.cells = cells;
@@ -634,7 +640,7 @@ export class SweepView {
       const k = a.values.findIndex((v) => JSON.stringify(v) === JSON.stringify(cell.coords[i]));
       return `${a.path} = ${k >= 0 ? valueLabel(a, k) : JSON.stringify(cell.coords[i])}`;
     });
-    const p = cell.predicted ?? {};
+    const p = /** @type {Partial<Schemas['SweepCellPrediction']>} */ (cell.predicted ?? {});
     const prediction = [
       p.layerGradFactor !== null && p.layerGradFactor !== undefined
         ? `predicted gain^(L−1) ${fmt(p.layerGradFactor)}`
@@ -682,7 +688,7 @@ export class SweepView {
     this.listTimer = 0;
     let items;
     try {
-      const body = await api('/v1/sweeps?limit=20');
+      const body = /** @type {Schemas['SweepList']} */ (await api('/v1/sweeps?limit=20'));
       items = body.items ?? [];
       this.showListError(null);
     } catch (err) {

@@ -58,6 +58,8 @@ export interface FinalizerDeps {
   log: Logger;
   /** The job leaves the backend's live set; called before done reaches subscribers. */
   forget(id: string): void;
+  /** The job's end was stored with `seriesBytes` of series (null: the write failed); for storage budgets. */
+  stored?(job: StoredJob, seriesBytes: number | null): void;
 }
 
 export class Finalizer {
@@ -103,11 +105,13 @@ export class Finalizer {
     // A summary-only end stores no series (an empty one): reads recompute it on demand (recompute.ts).
     const summaryOnly = keep === 'summary' && summary !== null;
     const trace = summaryOnly ? compactTrace(log.telemetry, log.nonFinite) : null;
+    const blob = summaryOnly ? Telemetry.empty().toBlob() : log.telemetry.toBlob();
     try {
-      const series = summaryOnly ? Telemetry.empty().toBlob() : log.telemetry.toBlob();
-      await store.finish(job, { series, nonFinite: log.nonFinite, done });
+      await store.finish(job, { series: blob, nonFinite: log.nonFinite, done });
+      this.deps.stored?.(job, blob.steps.byteLength + blob.values.byteLength + blob.hidden.byteLength);
       if (!summaryOnly) endedLogs.put(job.id, new JobLog(log.telemetry, log.nonFinite, done));
     } catch (err) {
+      this.deps.stored?.(job, null);
       logger.error({ err }, 'could not store the end of a job');
     }
     // Retention runs before done goes out: whoever saw done sees the store as retention left it.

@@ -3,8 +3,9 @@
  * (in-process queue, piscina pool, SQLite store) and the distributed one (BullMQ, Redis) both
  * implement it.
  */
-import type { JobEvent, JobStatus, SeriesJson, Summary } from '../contract/events.js';
+import type { JobEvent, JobStatus, Summary } from '../contract/events.js';
 import type { JobSpec } from '../contract/spec.js';
+import type { Series } from '../engine/types.js';
 import type { Trace } from './trace.js';
 
 /** Who owns a job: the API key's id when API keys are configured, else null (everyone). */
@@ -65,7 +66,12 @@ export interface Page<T> {
 
 export interface JobResult {
   job: JobRecord;
-  series: SeriesJson;
+  /**
+   * The recorded columns, as typed arrays over the job's telemetry (a snapshot: records arriving
+   * later are not in it). Never serialized whole: HTTP streams it in chunks (http/result-stream.ts);
+   * `seriesToJson` gives the contract's JSON form.
+   */
+  series: Series;
   summary: Summary | null;
 }
 
