@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
+import { fmaAvailable } from './engine/wasm/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -53,6 +54,8 @@ export const EnvSchema = z.object({
   WS_PING_MS: num(integer(100).default(15_000)),
   WS_STALL_MS: num(integer(10).default(10_000)),
   WORKER_MAX_OLD_GEN_MB: num(integer(16).default(512)),
+  /** Kernels of the embedded runtime (docs/design.md, "Exact vs FMA kernels"); fma needs relaxed SIMD. */
+  ENGINE_KERNELS: str(z.enum(['exact', 'fma']).default('exact')),
   // The distributed backend (docs/design.md, "Architecture": BullMQ queue, Redis events and records) is not
   // built yet: an operator who sets REDIS_URL expects it, so refuse to start rather than silently run embedded.
   REDIS_URL: str(
@@ -89,6 +92,8 @@ export interface AppConfig {
   /** How long a stream may wait for a reader to drain its full buffer before it is cut off. */
   wsStallMs: number;
   workerMaxOldGenMb: number;
+  /** Kernels new jobs run with: exact (same bits on every CPU, the default) or fma (embedded only). */
+  kernels: 'exact' | 'fma';
 }
 
 /** Thrown by `loadConfig` for a bad variable; the message names every bad variable. */
@@ -99,8 +104,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** What `loadConfig` asks of the runtime it runs on; tests inject another. */
+export interface RuntimeCapabilities {
+  /** Whether WebAssembly relaxed SIMD (the FMA kernels) runs here. */
+  fmaAvailable(): boolean;
+}
+
 /** Reads and validates the configuration from an environment (process.env by default). */
-export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  runtime: RuntimeCapabilities = { fmaAvailable },
+): AppConfig {
   const known = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, env[k]]));
   const parsed = EnvSchema.safeParse(known);
   if (!parsed.success) {
@@ -109,6 +123,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if (e.ENGINE_KERNELS === 'fma' && !runtime.fmaAvailable()) {
+    throw new ConfigError([
+      {
+        variable: 'ENGINE_KERNELS',
+        message: 'fma needs WebAssembly relaxed SIMD, which this Node lacks (Node 24 has it); set exact or unset it',
+      },
+    ]);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -130,5 +152,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wsPingMs: e.WS_PING_MS,
     wsStallMs: e.WS_STALL_MS,
     workerMaxOldGenMb: e.WORKER_MAX_OLD_GEN_MB,
+    kernels: e.ENGINE_KERNELS,
   };
 }

@@ -24,7 +24,8 @@ export interface Services {
 export type ServicesConfig = Pick<
   AppConfig,
   'dataDir' | 'workers' | 'maxQueue' | 'maxWorkFlops' | 'maxJobBytes' | 'jobTtlMs' | 'maxJobs' | 'workerMaxOldGenMb'
->;
+> &
+  Partial<Pick<AppConfig, 'kernels'>>;
 
 /** Builds and starts every service; resolves once unfinished jobs and sweeps from the last run are resumed. */
 export async function createServices(config: ServicesConfig, logger: Logger): Promise<Services> {
@@ -40,6 +41,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     jobTtlMs: config.jobTtlMs,
     maxJobs: config.maxJobs,
     workerMaxOldGenMb: config.workerMaxOldGenMb,
+    kernels: config.kernels ?? 'exact',
     logger: logger.child({ component: 'runtime' }),
   });
   let sweeps: SweepService;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { EngineKernels } from './types.js';
 
 /** What the embedded runtime needs; the HTTP layer builds it from its env config. */
 export interface RuntimeConfig {
@@ -18,6 +19,11 @@ export interface RuntimeConfig {
   maxJobs: number | null;
   /** V8 old-generation limit of each worker thread; a job that needs more fails alone. */
   workerMaxOldGenMb: number;
+  /**
+   * Kernels of new jobs (default exact). `fma` needs relaxed SIMD: start refuses it otherwise. A job
+   * keeps the kernels it was submitted with, also when it runs again after a restart.
+   */
+  kernels?: EngineKernels;
   logger: Logger;
   /** How long a cancelled running job may take to stop between steps before its thread is killed (default 2000). */
   cancelGraceMs?: number;

@@ -59,6 +59,8 @@ const MIGRATIONS: readonly string[] = [
      nonfinite TEXT,
      done TEXT NOT NULL
    ) STRICT;`,
+  // The kernels a job runs with (docs/design.md, "Exact vs FMA kernels"); every job before was exact.
+  `ALTER TABLE jobs ADD COLUMN kernels TEXT NOT NULL DEFAULT 'exact';`,
 ];
 
 interface JobRow {
@@ -75,6 +77,7 @@ interface JobRow {
   summary: string | null;
   error: string | null;
   last_seq: number;
+  kernels: string;
 }
 
 interface ResultRow {
@@ -164,8 +167,8 @@ export class SqliteJobStore implements JobStore {
     const db = this.db;
     this.stmt = {
       insert: db.prepare(
-        `INSERT INTO jobs (id, name, status, owner, sweep_id, spec, created_at, started_at, ended_at, step, summary, error, last_seq)
-         VALUES (@id, @name, @status, @owner, @sweep_id, @spec, @created_at, @started_at, @ended_at, @step, @summary, @error, @last_seq)`,
+        `INSERT INTO jobs (id, name, status, owner, sweep_id, spec, created_at, started_at, ended_at, step, summary, error, last_seq, kernels)
+         VALUES (@id, @name, @status, @owner, @sweep_id, @spec, @created_at, @started_at, @ended_at, @step, @summary, @error, @last_seq, @kernels)`,
       ),
       setRunning: db.prepare(
         `UPDATE jobs SET status = @status, started_at = @started_at WHERE id = @id AND status IN ('queued', 'running')`,
@@ -411,6 +414,7 @@ function toRow(job: StoredJob): JobRow {
     summary: job.summary ? JSON.stringify(job.summary) : null,
     error: job.error,
     last_seq: job.lastSeq,
+    kernels: job.kernels,
   };
 }
 
@@ -429,6 +433,7 @@ function fromRow(row: JobRow): StoredJob {
     summary: row.summary ? JSON.parse(row.summary) : null,
     error: row.error,
     lastSeq: row.last_seq,
+    kernels: row.kernels === 'fma' ? 'fma' : 'exact',
   };
 }
 
