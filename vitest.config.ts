@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects, so that each one's time shows on its own (`npx vitest run --project unit`):
-// unit runs the engine, runtime, sweep and HTTP layers in-process; e2e starts real server
-// processes, browsers and containers. `npm test` runs both.
+// Three projects, so that each one's time shows on its own (`npx vitest run --project unit`):
+// unit runs the engine, runtime, sweep and HTTP layers in-process; distributed runs the distributed
+// backend's pieces against the real PostgreSQL and Redis (docs/scaling.md); e2e starts real server
+// processes, browsers and containers. `npm test` runs all three.
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -22,6 +23,7 @@ export default defineConfig({
           ],
         },
       },
+      { extends: true, test: { name: 'distributed', include: ['test/distributed/**/*.test.ts'] } },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/ops/**/*.test.ts'] } },
     ],
   },

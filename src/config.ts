@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { fmaAvailable } from './engine/wasm/index.js';
+import { type Deployment, parseDeployment } from './runtime/distributed/deployment.js';
 
 const MiB = 1024 * 1024;
 
@@ -56,15 +57,12 @@ export const EnvSchema = z.object({
   WORKER_MAX_OLD_GEN_MB: num(integer(16).default(512)),
   /** Kernels of the embedded runtime (docs/design.md, "Exact vs FMA kernels"); fma needs relaxed SIMD. */
   ENGINE_KERNELS: str(z.enum(['exact', 'fma']).default('exact')),
-  // The distributed backend (docs/design.md, "Architecture": BullMQ queue, Redis events and records) is not
-  // built yet: an operator who sets REDIS_URL expects it, so refuse to start rather than silently run embedded.
-  REDIS_URL: str(
-    z
-      .undefined({
-        error: 'the distributed backend (BullMQ + Redis) is not available in this version; unset REDIS_URL',
-      })
-      .optional(),
-  ),
+  // Backend and role (src/runtime/distributed/deployment.ts checks them together, below).
+  REDIS_URL: str(z.string().optional()),
+  DATABASE_URL: str(z.string().optional()),
+  ROLE: str(z.string().optional()),
+  DATABASE_SCHEMA: str(z.string().optional()),
+  REDIS_PREFIX: str(z.string().optional()),
 });
 
 /** The validated configuration `buildApp` takes. */
@@ -94,6 +92,8 @@ export interface AppConfig {
   workerMaxOldGenMb: number;
   /** Kernels new jobs run with: exact (same bits on every CPU, the default) or fma (embedded only). */
   kernels: 'exact' | 'fma';
+  /** Embedded, today always: the distributed backend is refused at start until it can run jobs. */
+  deployment: Deployment;
 }
 
 /** Thrown by `loadConfig` for a bad variable; the message names every bad variable. */
@@ -117,20 +117,29 @@ export function loadConfig(
 ): AppConfig {
   const known = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, env[k]]));
   const parsed = EnvSchema.safeParse(known);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
-    );
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message }));
+  const deployment = parseDeployment(known);
+  if (!deployment.ok) problems.push(...deployment.problems);
+  else if (deployment.deployment.backend === 'distributed') {
+    // The stores and event streams exist (docs/scaling.md), the job runner does not: an operator who
+    // asks for the distributed backend must not silently get the embedded one.
+    problems.push({
+      variable: 'REDIS_URL',
+      message:
+        'REDIS_URL and DATABASE_URL select the distributed backend, which this version cannot run yet ' +
+        '(docs/scaling.md); unset both to run embedded',
+    });
   }
+  if (parsed.success && parsed.data.ENGINE_KERNELS === 'fma' && !runtime.fmaAvailable()) {
+    problems.push({
+      variable: 'ENGINE_KERNELS',
+      message: 'fma needs WebAssembly relaxed SIMD, which this Node lacks (Node 24 has it); set exact or unset it',
+    });
+  }
+  if (!parsed.success || !deployment.ok || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
-  if (e.ENGINE_KERNELS === 'fma' && !runtime.fmaAvailable()) {
-    throw new ConfigError([
-      {
-        variable: 'ENGINE_KERNELS',
-        message: 'fma needs WebAssembly relaxed SIMD, which this Node lacks (Node 24 has it); set exact or unset it',
-      },
-    ]);
-  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -153,5 +162,6 @@ export function loadConfig(
     wsStallMs: e.WS_STALL_MS,
     workerMaxOldGenMb: e.WORKER_MAX_OLD_GEN_MB,
     kernels: e.ENGINE_KERNELS,
+    deployment: deployment.deployment,
   };
 }

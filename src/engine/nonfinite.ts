@@ -1,7 +1,7 @@
 /**
- * Where the first non-finite value of a step sits. The trainer probes cheaply every step (a few
- * sums that turn NaN when anything is non-finite) and calls `locateNonFinite` only when a probe
- * fires: activations in forward order, then the loss, gradients, the gradient norm, weights after
+ * Where the first non-finite value of a step sits. The trainer probes cheaply every step (the
+ * model's activation probe, and loss + gradNorm + paramNorm, which turn NaN when anything is
+ * non-finite) and calls `locateNonFinite` only when a probe fires: activations in forward order, then the loss, gradients, the gradient norm, weights after
  * the update, the parameter norm.
  */
 import { encodeNum } from '../contract/num.js';
@@ -18,11 +18,6 @@ export interface StepState {
   /** Per-segment ‖∂L/∂p‖² and ‖p‖² of the step. */
   gradSq: Float64Array;
   paramSq: Float64Array;
-}
-
-/** Whether the step's probes say something is non-finite (then `locateNonFinite` finds what). */
-export function probeFires(model: Model, s: StepState): boolean {
-  return !(model.activationProbe === 0 && Number.isFinite(s.loss + s.gradNorm + s.paramNorm));
 }
 
 export function locateNonFinite(

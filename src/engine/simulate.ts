@@ -10,7 +10,7 @@ import { CLIP_NONE, clipsOf, GradientClipper } from './clip.js';
 import { Batcher, baselineLoss, buildDataset, standardizeInputs } from './data.js';
 import { initParams } from './init.js';
 import { createModel, type Model } from './model.js';
-import { locateNonFinite, probeFires, type StepState } from './nonfinite.js';
+import { locateNonFinite } from './nonfinite.js';
 import { globalNorm, SegmentSquares, segmentTable } from './norms.js';
 import { rootOf, roundF32 } from './ops.js';
 import { createOptimizer } from './optimizer.js';
@@ -18,7 +18,7 @@ import { learningRateAt, scheduleOf } from './schedule.js';
 import { createSeries, seriesCapacity } from './series.js';
 import { layerNames, resolveShape } from './shape.js';
 import { summarize } from './summary.js';
-import type { NonFiniteInfo, Series, SimulationHooks, SimulationOutput } from './types.js';
+import type { NonFiniteInfo, SimulationHooks, SimulationOutput } from './types.js';
 
 export { CLIP_NORM_EPS } from './clip.js';
 
@@ -79,7 +79,6 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
   const series = createSeries(seriesCapacity(steps, every), names, recordLayers, hidden, model.hasBackwardNorms);
   const backwardNorm = new Float64Array(model.hasBackwardNorms ? names.length : 0);
 
-  const state: StepState = { step: 0, loss: 0, gradNorm: 0, paramNorm: 0, gradSq, paramSq };
   let nonFinite: NonFiniteInfo | null = null;
   let firstGradNorm = Number.NaN;
   let backwardGain = Number.NaN;
@@ -123,14 +122,10 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     }
 
     stepsRun = step;
-    state.step = step;
-    state.loss = loss;
-    state.gradNorm = gradNorm;
-    state.paramNorm = paramNorm;
     let faultNow = false;
     // A non-finite entry or overflowing square makes a probe non-finite; only then search.
-    if (nonFinite === null && probeFires(model, state)) {
-      nonFinite = locateNonFinite(model, table, names, f32, state);
+    if (nonFinite === null && !(model.activationProbe === 0 && Number.isFinite(loss + gradNorm + paramNorm))) {
+      nonFinite = locateNonFinite(model, table, names, f32, { step, loss, gradNorm, paramNorm, gradSq, paramSq });
       faultNow = nonFinite !== null;
     }
     const stopForFault = faultNow && training.stopOnNonFinite;
@@ -145,7 +140,16 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
       series.lr[i] = lr;
       series.paramNorm[i] = paramNorm;
       if (recordLayers) {
-        recordLayerColumns(series, i, layerGradNorm, paramSq, deltaSq, weightSegments, f32);
+        // Per layer: the weight gradient's norm, the weight's norm, ‖ΔW‖/‖W‖ (inline: a call here
+        // costs W1 a measurable share of its ~6 µs steps).
+        for (let l = 0; l < names.length; l++) {
+          const s = weightSegments[l];
+          const w = rootOf(paramSq[s], f32);
+          const d = rootOf(deltaSq[s], f32);
+          series.layerGradNorm[l][i] = layerGradNorm[l];
+          series.layerWeightNorm[l][i] = w;
+          series.layerUpdateRatio[l][i] = d === 0 ? 0 : d / w;
+        }
         if (model.hasBackwardNorms) {
           model.backwardNorms(backwardNorm);
           for (let l = 0; l < backwardNorm.length; l++) series.layerBackwardNorm[l][i] = backwardNorm[l];
@@ -183,24 +187,4 @@ export function simulate(spec: JobSpec, hooks: SimulationHooks = {}, options: Si
     clipping: clipper.active ? { stepsClipped, maxFactor: maxClipFactor } : null,
   });
   return { series, summary, status: stoppedByHook ? 'stopped' : 'completed' };
-}
-
-/** Record i's per-layer columns: the weight gradient's norm, the weight's norm, ‖ΔW‖/‖W‖. */
-function recordLayerColumns(
-  series: Series,
-  i: number,
-  layerGradNorm: Float64Array,
-  paramSq: Float64Array,
-  deltaSq: Float64Array,
-  weightSegments: readonly number[],
-  f32: boolean,
-): void {
-  for (let l = 0; l < layerGradNorm.length; l++) {
-    const s = weightSegments[l];
-    const w = rootOf(paramSq[s], f32);
-    const d = rootOf(deltaSq[s], f32);
-    series.layerGradNorm[l][i] = layerGradNorm[l];
-    series.layerWeightNorm[l][i] = w;
-    series.layerUpdateRatio[l][i] = d === 0 ? 0 : d / w;
-  }
 }

@@ -65,7 +65,7 @@ describe('loadConfig', () => {
     ['BODY_LIMIT', 'NaN'],
     ['SHUTDOWN_GRACE_S', 'soon'],
     ['JOB_TTL', '0'],
-    ['REDIS_URL', 'redis://127.0.0.1:6379'],
+    ['ROLE', 'api'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     try {
@@ -107,5 +107,28 @@ describe('loadConfig', () => {
     // Exact never asks: it runs everywhere.
     expect(loadConfig({ ENGINE_KERNELS: 'exact' }, lacks).kernels).toBe('exact');
     expect(checked).toBe(value === 'fma' ? 2 : 0);
+  });
+
+  it.each([
+    [{ REDIS_URL: 'redis://127.0.0.1:6379' }, 'DATABASE_URL', /DATABASE_URL is not/],
+    [{ DATABASE_URL: 'postgres://postgres@127.0.0.1/test' }, 'REDIS_URL', /REDIS_URL is not/],
+    [
+      { REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgres://postgres@127.0.0.1/test' },
+      'REDIS_URL',
+      /cannot run yet/,
+    ],
+  ])('the distributed backend: %o stops at start naming %s', (env, variable, message) => {
+    try {
+      loadConfig(env);
+      expect.unreachable('loadConfig accepted it');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems.map((p) => p.variable)).toEqual([variable]);
+      expect((err as Error).message).toMatch(message);
+    }
+  });
+
+  it('runs embedded when neither URL is set', () => {
+    expect(loadConfig({}).deployment).toEqual({ backend: 'embedded', role: 'all' });
   });
 });

@@ -1,23 +1,31 @@
 /**
- * One suite, every JobStore implementation. To add a backend (Redis), add an entry to BACKENDS
- * whose `open` gives a fresh, empty store and whose `reopen` gives a new handle on the same data.
+ * One suite, every JobStore implementation. To add a backend, add an entry to BACKENDS whose `open`
+ * gives a fresh, empty store and whose `reopen` gives a new handle on the same data, and `skip` the
+ * reason it cannot run here (null when it can). PostgreSQL runs against the real server
+ * (test/distributed/engines.ts): a fresh schema per test, all of this file's dropped at its end.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { JobSpec } from '../../src/contract/spec.js';
 import { newId } from '../../src/runtime/ids.js';
 import { MemoryJobStore } from '../../src/runtime/store/memory.js';
+import { PostgresJobStore } from '../../src/runtime/store/postgres.js';
 import { SqliteJobStore } from '../../src/runtime/store/sqlite.js';
 import type { JobStore, StoredJob, StoredResult } from '../../src/runtime/store/types.js';
 import { Telemetry } from '../../src/runtime/telemetry.js';
+import { DATABASE_URL, postgresSkipReason, TestSchemas } from '../distributed/engines.js';
 import { chunkOfRows } from './helpers.js';
 
 interface Backend {
   name: string;
+  skip?: string | null;
   open(): { store: JobStore; reopen: (() => JobStore) | null; cleanup(): void };
 }
+
+const schemas = new TestSchemas();
+afterAll(() => schemas.dropAll());
 
 const BACKENDS: Backend[] = [
   {
@@ -33,6 +41,15 @@ const BACKENDS: Backend[] = [
         reopen: () => new SqliteJobStore(dir),
         cleanup: () => rmSync(dir, { recursive: true, force: true }),
       };
+    },
+  },
+  {
+    name: 'postgres',
+    skip: await postgresSkipReason(),
+    open() {
+      const schema = schemas.next();
+      const connect = () => new PostgresJobStore({ connectionString: DATABASE_URL, schema, max: 4 });
+      return { store: connect(), reopen: connect, cleanup() {} };
     },
   },
 ];
@@ -85,7 +102,8 @@ function bytes(u: Uint8Array): number[] {
 }
 
 for (const backend of BACKENDS) {
-  describe(`JobStore conformance: ${backend.name}`, () => {
+  const title = `JobStore conformance: ${backend.name}${backend.skip ? ` (${backend.skip})` : ''}`;
+  describe.skipIf(Boolean(backend.skip))(title, () => {
     let opened: ReturnType<Backend['open']> | null = null;
     const extra: JobStore[] = [];
     const open = () => {
