@@ -19,12 +19,25 @@ export default defineConfig({
             'test/runtime/**/*.test.ts',
             'test/sweep/**/*.test.ts',
             'test/http/**/*.test.ts',
+            'test/docs/**/*.test.ts',
             'test/*.test.ts',
+            'test/contract/errors.test.ts',
+          ],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: [
+            'test/e2e/**/*.test.ts',
+            'test/ops/**/*.test.ts',
+            'test/contract/conformance.test.ts',
+            'clients/ts/test/**/*.test.ts',
           ],
         },
       },
       { extends: true, test: { name: 'distributed', include: ['test/distributed/**/*.test.ts'] } },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/ops/**/*.test.ts'] } },
     ],
   },
 });

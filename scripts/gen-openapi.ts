@@ -1,8 +1,9 @@
 /**
- * Writes openapi.yaml (OpenAPI 3.1) from the app's routes and zod schemas. `npm run gen:openapi`;
- * test/http/openapi.test.ts fails when the committed file differs from what this produces.
+ * Writes openapi.yaml (OpenAPI 3.1) from the app's routes and zod schemas. `npm run gen:openapi`
+ * (which then regenerates the TypeScript client's types); with `--check` (in `npm run check`) it
+ * only compares. test/http/openapi.test.ts fails too when the committed file differs.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../src/app.js';
@@ -25,6 +26,16 @@ export async function generateOpenApiYaml(): Promise<string> {
 
 const target = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'openapi.yaml');
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  writeFileSync(target, await generateOpenApiYaml());
-  console.log(`wrote ${target}`);
+  const generated = await generateOpenApiYaml();
+  if (process.argv.includes('--check')) {
+    // `npm run check`: fail when a schema or route changed and openapi.yaml was not regenerated.
+    if (readFileSync(target, 'utf8') !== generated) {
+      console.error('openapi.yaml is not what the routes generate: run `npm run gen:openapi`');
+      process.exit(1);
+    }
+    console.log('openapi.yaml is up to date');
+  } else {
+    writeFileSync(target, generated);
+    console.log(`wrote ${target}`);
+  }
 }

@@ -8,6 +8,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Logger } from 'pino';
 import type { AppConfig } from './config.js';
 import { createKeyRing } from './http/auth.js';
+import { clientErrorHandler } from './http/client-errors.js';
 import { installJsonParser } from './http/json.js';
 import { loggerOptions } from './http/logging.js';
 import { opsPlugin } from './http/ops.js';
@@ -16,7 +17,7 @@ import rateLimitPlugin from './http/plugins/rate-limit.js';
 import securityPlugin from './http/plugins/security.js';
 import staticPlugin from './http/plugins/static.js';
 import websocketPlugin from './http/plugins/websocket.js';
-import { installProblemHandlers } from './http/problem.js';
+import { frameworkErrors, installProblemHandlers } from './http/problem.js';
 import { v1Routes } from './http/v1.js';
 import type { JobService } from './runtime/types.js';
 import { createServices, type Services } from './services.js';
@@ -63,6 +64,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // The router's own errors (over-long or badly encoded path parameters) as problem+json too.
+    frameworkErrors,
+    // Node's HTTP parser errors as problem+json too (http/client-errors.ts).
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -2,30 +2,45 @@
  * `gradient-lab run <spec.json | -> [--result]`: runs one job spec without a server and prints its
  * events as NDJSON (step events, the non-finite event, done), as the service streams them, or with
  * --result the final columnar result. Exit codes: 0 ran (whatever the outcome, divergence
- * included), 2 unusable input (bad arguments, unreadable file, invalid JSON or spec).
+ * included), 2 unusable input (bad arguments, unreadable file, invalid JSON or spec), reported as
+ * plain text on stderr, one `path: message` line per bad field, with "did you mean …?" for typos.
+ *
+ * bin/gradient-lab.js runs the compiled dist/cli.js; the contract and the engine are imported only
+ * once a spec is to be run, so `--help` and a usage error answer at once.
  */
 import { readFileSync } from 'node:fs';
-import { JobSpec } from './contract/spec.js';
-import { checkSpec, seriesToJson, simulate, stepEventAt } from './engine/index.js';
+import { type FieldError, fieldErrorsFromIssues, nearest, withSuggestions } from './suggest.js';
 
-const USAGE = `Usage: gradient-lab run <spec.json | -> [--result]
+export const USAGE = `Usage: gradient-lab run <spec.json | -> [--result]
+       gradient-lab --help
 
-Runs one job spec (the body of POST /v1/jobs) and prints its events as NDJSON:
-step events, the first non-finite value if any, then done with the summary.
-  -           read the spec from stdin
-  --result    print the final columnar result {...series, summary} instead
-Exit codes: 0 the run completed (any outcome), 2 invalid arguments or spec.`;
+Runs one job spec (the body of POST /v1/jobs) in the foreground, without a server,
+and prints its events as NDJSON: one step event per recorded step, the first
+non-finite value if any, then "done" with the run's summary.
 
-interface FieldError {
-  path: string;
-  message: string;
-}
+Options:
+  -            read the spec from stdin
+  --result     print only the final columnar result {...series, summary}
+  -h, --help   print this help
+
+Examples:
+  gradient-lab run examples/specs/textbook-exploding.json
+  gradient-lab run examples/specs/textbook-clipped.json --result | jq .summary
+
+Ready specs: examples/specs/. Fields and defaults: README.md "The job spec".
+Exit codes: 0 the run completed (whatever its outcome, NaN included),
+            2 bad arguments, an unreadable file, invalid JSON or an invalid spec.
+`;
 
 /** Lines are written in batches: one write per line would dominate a 100,000-step run. */
 const FLUSH_LINES = 512;
 
-function fail(message: string, errors: FieldError[] = []): number {
-  process.stderr.write(`${JSON.stringify({ error: message, errors })}\n`);
+/** Reports unusable input on stderr as plain text, one line per bad field; returns exit code 2. */
+function fail(message: string, errors: FieldError[] = [], hint = true): number {
+  const lines = [`gradient-lab: ${message}`];
+  for (const e of errors) lines.push(`  ${e.path === '' ? '(the spec)' : e.path}: ${e.message}`);
+  if (hint) lines.push('Run "gradient-lab --help" for usage.');
+  process.stderr.write(`${lines.join('\n')}\n`);
   return 2;
 }
 
@@ -34,37 +49,47 @@ function readSpecText(source: string): string {
 }
 
 async function run(args: string[]): Promise<number> {
-  const flags = args.filter((a) => a.startsWith('--'));
-  const positional = args.filter((a) => !a.startsWith('--') || a === '-');
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const flags = args.filter((a) => a.startsWith('-') && a !== '-');
+  const positional = args.filter((a) => !a.startsWith('-') || a === '-');
   const unknown = flags.filter((f) => f !== '--result');
-  if (unknown.length > 0) return fail(`unknown option ${unknown[0]}\n${USAGE}`);
-  if (positional.length !== 1) return fail(`run takes exactly one spec file (or - for stdin)\n${USAGE}`);
+  if (unknown.length > 0) {
+    return fail(`unknown option ${unknown[0]}${didYouMean(unknown[0], ['--result', '--help'])}`);
+  }
+  if (positional.length !== 1) return fail('run takes exactly one spec file (or - for stdin)');
 
   let text: string;
   try {
     text = readSpecText(positional[0]);
   } catch (err) {
-    return fail(`cannot read ${positional[0]}: ${(err as Error).message}`);
+    return fail(`cannot read ${positional[0]}: ${(err as Error).message}`, [], false);
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    return fail(`the spec is not valid JSON: ${(err as Error).message}`);
+    return fail(`${where(positional[0])} is not valid JSON: ${(err as Error).message}`, [], false);
   }
+  // Loaded only now: zod and the engine are most of the start-up time.
+  const [{ JobSpec }, { checkSpec, seriesToJson, simulate, stepEventAt }] = await Promise.all([
+    import('./contract/spec.js'),
+    import('./engine/index.js'),
+  ]);
   const parsed = JobSpec.safeParse(raw);
   if (!parsed.success) {
-    return fail(
-      'invalid job spec',
-      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-    );
+    const errors = withSuggestions(fieldErrorsFromIssues(parsed.error.issues), JobSpec, raw);
+    return fail(`${where(positional[0])} is not a valid job spec:`, errors, false);
   }
   const spec = parsed.data;
   const issues = checkSpec(spec);
   if (issues.length > 0) {
     return fail(
-      'the job spec cannot run',
+      `${where(positional[0])} cannot run:`,
       issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+      false,
     );
   }
 
@@ -100,13 +125,22 @@ async function run(args: string[]): Promise<number> {
   return 0;
 }
 
+function where(source: string): string {
+  return source === '-' ? 'the spec on stdin' : source;
+}
+
+function didYouMean(word: string, candidates: string[]): string {
+  const hit = nearest(word, candidates);
+  return hit ? `; did you mean ${hit}?` : '';
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
     return 0;
   }
-  if (command !== 'run') return fail(command ? `unknown command ${command}\n${USAGE}` : USAGE);
+  if (command !== 'run') return fail(`unknown command ${command}${didYouMean(command, ['run', 'help'])}`);
   return run(rest);
 }
 

@@ -2,6 +2,7 @@
  * The service's configuration, read from environment variables and validated by zod. Every
  * variable has a default that works on a laptop; the README lists them all.
  */
+
 import os from 'node:os';
 import { z } from 'zod';
 import { fmaAvailable } from './engine/wasm/index.js';
@@ -46,6 +47,8 @@ export const EnvSchema = z.object({
   BODY_LIMIT: num(integer(1024).default(4 * MiB)),
   JOB_TTL: num(integer(1).optional()),
   MAX_JOBS: num(integer(1).optional()),
+  STORE_MAX_BYTES: num(integer(0).optional()),
+  KEY_QUOTA_BYTES: num(integer(0).optional()),
   API_KEYS: list(),
   CORS_ORIGINS: list(),
   RATE_LIMIT_MAX: num(integer(1).default(600)),
@@ -80,6 +83,10 @@ export interface AppConfig {
   /** null → ended jobs are kept until MAX_JOBS evicts them. */
   jobTtlMs: number | null;
   maxJobs: number | null;
+  /** Storage budget in bytes; undefined: the default (half the data directory's free space, ≤ 20 GiB); 0: none. */
+  storeMaxBytes: number | undefined;
+  /** Storage quota per API key in bytes; undefined: a quarter of the budget; 0: none. */
+  keyQuotaBytes: number | undefined;
   apiKeys: string[];
   corsOrigins: string[];
   rateLimitMax: number;
@@ -152,6 +159,8 @@ export function loadConfig(
     bodyLimit: e.BODY_LIMIT,
     jobTtlMs: e.JOB_TTL === undefined ? null : e.JOB_TTL * 1000,
     maxJobs: e.MAX_JOBS ?? null,
+    storeMaxBytes: e.STORE_MAX_BYTES,
+    keyQuotaBytes: e.KEY_QUOTA_BYTES,
     apiKeys: e.API_KEYS,
     corsOrigins: e.CORS_ORIGINS,
     rateLimitMax: e.RATE_LIMIT_MAX,

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { AppConfig } from './config.js';
 import { type AnalysisPool, createAnalysisPool } from './runtime/analysis.js';
+import { defaultLimits, type StorageLimits } from './runtime/storage.js';
 import { createSweepService, type SweepService } from './runtime/sweep/service.js';
 import type { JobService } from './runtime/types.js';
 
@@ -23,7 +24,16 @@ export interface Services {
 
 export type ServicesConfig = Pick<
   AppConfig,
-  'dataDir' | 'workers' | 'maxQueue' | 'maxWorkFlops' | 'maxJobBytes' | 'jobTtlMs' | 'maxJobs' | 'workerMaxOldGenMb'
+  | 'dataDir'
+  | 'workers'
+  | 'maxQueue'
+  | 'maxWorkFlops'
+  | 'maxJobBytes'
+  | 'jobTtlMs'
+  | 'maxJobs'
+  | 'workerMaxOldGenMb'
+  | 'storeMaxBytes'
+  | 'keyQuotaBytes'
 > &
   Partial<Pick<AppConfig, 'kernels'>>;
 
@@ -41,6 +51,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     jobTtlMs: config.jobTtlMs,
     maxJobs: config.maxJobs,
     workerMaxOldGenMb: config.workerMaxOldGenMb,
+    storage: storageLimits(config),
     kernels: config.kernels ?? 'exact',
     logger: logger.child({ component: 'runtime' }),
   });
@@ -70,4 +81,16 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
       return closing;
     },
   };
+}
+
+/** The runtime's storage limits from the configuration (runtime/storage.ts): unset → defaults, 0 → none. */
+export function storageLimits(
+  config: Pick<ServicesConfig, 'dataDir' | 'storeMaxBytes' | 'keyQuotaBytes'>,
+): StorageLimits {
+  const defaults = defaultLimits(config.dataDir);
+  const maxBytes = config.storeMaxBytes === undefined ? defaults.maxBytes : config.storeMaxBytes || null;
+  let keyQuotaBytes: number | null;
+  if (config.keyQuotaBytes !== undefined) keyQuotaBytes = config.keyQuotaBytes || null;
+  else keyQuotaBytes = maxBytes === null ? null : Math.floor(maxBytes / 4);
+  return { maxBytes, keyQuotaBytes };
 }

@@ -1,4 +1,6 @@
 // HTTP access to the /v1 API: Bearer auth from the API key field, problem+json errors.
+// Response types come from the TypeScript client's generated types (public/tsconfig.json checks them).
+/** @import { components } from '../../clients/ts/src/openapi.js' */
 
 const KEY_STORAGE = 'gradient-lab.apiKey';
 
@@ -22,6 +24,10 @@ export function setApiKey(key) {
 
 /** An HTTP error carrying the server's problem+json body (RFC 9457). */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {Partial<components['schemas']['Problem']>} problem
+   */
   constructor(status, problem) {
     super(problem?.detail || problem?.title || `HTTP ${status}`);
     this.status = status;
@@ -42,7 +48,11 @@ export function authHeaders() {
 
 /**
  * Calls the API. `as` is 'json' (default), 'text' or 'blob'. Throws ApiError on a non-2xx answer
- * and a plain Error when the server cannot be reached.
+ * and a plain Error when the server cannot be reached. Callers state the response type they read
+ * with a JSDoc cast to the generated schema (e.g. `components['schemas']['Job']`).
+ * @param {string} path
+ * @param {{ method?: string, body?: unknown, as?: 'json' | 'text' | 'blob' }} [options]
+ * @returns {Promise<any>}
  */
 export async function api(path, { method = 'GET', body, as = 'json' } = {}) {
   const headers = authHeaders();

@@ -63,7 +63,9 @@ export class LogChart {
     this.pointAttrs = pointAttrs;
     this.markStep = null;
     this.plot = null;
+    this.lastData = null;
     this.pending = null;
+    /** @type {ReturnType<typeof schedule> | 0} */
     this.frame = 0;
     this.build();
   }
@@ -121,6 +123,7 @@ export class LogChart {
     // A log scale over no positive value has no range; uPlot then draws nothing useful.
     const hasValue = data.slice(1).some((col) => col.some((v) => v !== null));
     this.plot.setData(hasValue ? data : [data[0], ...data.slice(1).map((col) => col.map(() => null))], true);
+    this.lastData = data;
     const xs = data[0];
     if (this.pointAttrs) {
       for (const [index, attr] of Object.entries(this.pointAttrs)) {
@@ -131,6 +134,18 @@ export class LogChart {
       this.el.dataset.points = String(xs.length);
       this.el.dataset.finitePoints = String(data[1] ? data[1].filter((v) => v !== null).length : 0);
     }
+  }
+
+  /**
+   * What the chart holds now, as plotted: `{x, series: [{label, values}]}` (null for a gap: a value
+   * that is non-finite, or not positive on a log scale). For tests and the curious (window.__gl).
+   */
+  drawn() {
+    const data = this.lastData ?? [[]];
+    return {
+      x: data[0].slice(),
+      series: this.seriesDefs.map((s, i) => ({ label: s.label, values: (data[i + 1] ?? []).slice() })),
+    };
   }
 
   clear() {
@@ -203,6 +218,12 @@ function rampColor(t) {
   return RAMP[i].map((c, k) => Math.round(c + f * (RAMP[i + 1][k] - c)));
 }
 
+/** A CSS colour for layer k of n along the ramp (first layer dark, last light but still legible). */
+export function layerColor(k, n) {
+  const [r, g, b] = rampColor(n <= 1 ? 0 : (0.85 * k) / (n - 1));
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
 /**
  * Heat map of per-layer gradient norms: one row per layer (first layer at the top), one column per
  * recorded step (binned by max when there are more steps than pixels), colour = log10 of the norm.
@@ -212,6 +233,7 @@ export class HeatMap {
     this.figure = figure;
     this.canvas = canvas;
     this.legend = legend;
+    /** @type {ReturnType<typeof schedule> | 0} */
     this.frame = 0;
     this.pending = null;
   }

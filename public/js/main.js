@@ -1,13 +1,18 @@
 // The dashboard: wires the form, the API, the streams and the charts together.
 
 import { ApiError, api, getApiKey, setApiKey } from './api.js';
-import { HeatMap, LogChart, PALETTE } from './charts.js';
+/**
+ * @import { components } from '../../clients/ts/src/openapi.js'
+ * @typedef {components['schemas']} Schemas
+ */
+import { HeatMap, LogChart, layerColor, PALETTE } from './charts.js';
 import { fillSelect } from './dom.js';
 import { SpecForm } from './form.js';
 import { fmt } from './num.js';
 import { predictedBackwardProfile, Run } from './run.js';
 import { openStream } from './stream.js';
 import { SweepView } from './sweeps.js';
+import { renderVerdict, verdictText } from './verdict.js';
 
 // The per-layer line chart shows at most this many layers (evenly spaced, first and last kept);
 // the heat map shows them all.
@@ -44,11 +49,12 @@ const charts = {
   }),
   loss: new LogChart($('#chart-loss'), { series: [{ label: 'loss', color: PALETTE[1] }], yLabel: 'loss' }),
   heat: new HeatMap($('#chart-heat'), $('#heat-canvas'), $('#heat-legend')),
-  layers: new LogChart($('#chart-layers'), { series: [{ label: '—' }], yLabel: '‖∂L/∂W‖' }),
+  backward: new LogChart($('#chart-backward'), { series: [{ label: '—' }], yLabel: '‖∂L/∂z_l‖' }),
+  layers: new LogChart($('#chart-layers'), { series: [{ label: '—' }], yLabel: '‖∂L/∂W_l‖' }),
   depth: new LogChart($('#chart-depth'), {
     series: [{ label: '—' }],
     xLabel: 'layer l',
-    yLabel: 'ratio to layer L',
+    yLabel: '‖∂L/∂z_l‖, ‖∂L/∂W_l‖',
   }),
   time: new LogChart($('#chart-time'), {
     series: [{ label: 'step 1' }, { label: 'latest step', color: PALETTE[1] }],
@@ -73,6 +79,7 @@ const charts = {
   }),
 };
 let layerSeriesKey = '';
+let backwardSeriesKey = '';
 let depthSeriesKey = '';
 
 function pickLayers(n) {
@@ -82,26 +89,93 @@ function pickLayers(n) {
   return [...picked];
 }
 
+/** Marks a chart empty (its placeholder shows) or filled. */
+function setEmpty(sel, empty, predicted = false) {
+  const fig = $(sel);
+  fig.dataset.empty = String(empty);
+  fig.dataset.predicted = String(predicted);
+}
+
+/** One line per shown layer, coloured along a ramp from the first layer (dark) to the last. */
+function layerSeries(run, shown, none) {
+  return shown.length > 0
+    ? shown.map((i, k) => ({ label: run.layerNames[i], color: layerColor(k, shown.length) }))
+    : [{ label: none }];
+}
+
 function renderCharts(run) {
   const mark = run.nonfinite?.step ?? null;
+  const hasSteps = run.steps.length > 0;
   charts.grad.update(run.steps, [run.gradNorm, run.clippedGradNorm], mark);
   charts.loss.update(run.steps, [run.loss], mark);
   charts.heat.update(run.steps, run.layerGrad, run.layerNames, mark);
+  setEmpty('#chart-grad', !hasSteps);
+  setEmpty('#chart-loss', !hasSteps);
+  setEmpty('#chart-heat', !hasSteps);
 
   const shown = pickLayers(run.layerGrad.length);
   const key = shown.map((i) => run.layerNames[i]).join(',');
   if (key !== layerSeriesKey) {
     layerSeriesKey = key;
-    charts.layers.setSeries(
-      shown.length > 0
-        ? shown.map((i, k) => ({ label: run.layerNames[i], color: PALETTE[k % PALETTE.length] }))
-        : [{ label: '(no layers recorded)' }],
-    );
+    charts.layers.setSeries(layerSeries(run, shown, '(no layers recorded)'));
   }
   charts.layers.update(run.steps, shown.length > 0 ? shown.map((i) => run.layerGrad[i]) : [[]], mark);
+  setEmpty('#chart-layers', !hasSteps);
 
+  renderBackward(run, shown, mark);
   renderDepth(run);
   renderTime(run);
+}
+
+function renderBackward(run, shown, mark) {
+  const fig = $('#chart-backward');
+  const kind = run.spec?.network?.kind;
+  const placeholder = fig.querySelector('.placeholder');
+  if (kind === 'rnn') {
+    placeholder.textContent =
+      'An rnn has no layers to fan across: its backward signal travels through time, ‖∂L/∂h_t‖, drawn below when record.hiddenGradNorms is on.';
+  } else if (run.steps.length > 0 && !run.hasBackward) {
+    placeholder.textContent = 'This server does not report the backward signal ‖∂L/∂z_l‖ (older API).';
+  } else {
+    placeholder.textContent = placeholder.dataset.initial ?? placeholder.textContent;
+  }
+  const key = shown.map((i) => run.layerNames[i]).join(',');
+  if (key !== backwardSeriesKey) {
+    backwardSeriesKey = key;
+    charts.backward.setSeries(layerSeries(run, shown, '(no layers recorded)'));
+  }
+  const cols = run.hasBackward && shown.length > 0 ? shown.map((i) => run.layerBackward[i]) : [[]];
+  charts.backward.update(run.hasBackward ? run.steps : [], cols, mark);
+  setEmpty('#chart-backward', !(run.hasBackward && run.steps.length > 0));
+}
+
+/** The depth chart before any run: the theory for the spec in the form, relative to layer L. */
+function renderDepthPrediction(spec) {
+  const predicted = predictedBackwardProfile(spec);
+  const note = $('#depth-note');
+  depthSeriesKey = 'prediction';
+  charts.depth.setSeries([
+    {
+      label: predicted ? `theory ‖∂L/∂z_l‖/‖∂L/∂z_L‖ = ${fmt(predicted.gain)}^(L−l)` : '—',
+      color: PALETTE[1],
+      width: 2,
+      points: { show: true, size: 6 },
+    },
+  ]);
+  if (predicted) {
+    charts.depth.update(
+      predicted.profile.map((_, i) => i + 1),
+      [predicted.profile],
+    );
+    note.textContent =
+      `Theory for this spec (W = ${fmt(predicted.gain)}·I, L = ${predicted.depth}): the backward signal is multiplied by ` +
+      `${fmt(predicted.gain)} at every layer on its way down, ${fmt(predicted.factor, 4)}× at layer 1. Press Run to measure it.`;
+  } else {
+    charts.depth.update([], [[]]);
+    note.textContent = '';
+  }
+  charts.depth.flush();
+  setEmpty('#chart-depth', true, Boolean(predicted));
 }
 
 function renderDepth(run) {
@@ -112,47 +186,60 @@ function renderDepth(run) {
   fig.hidden = kind === 'rnn' || L === 0;
   if (fig.hidden) return;
   if (wasHidden) charts.depth.resize();
-  const predicted = predictedBackwardProfile(run.spec);
   const xs = Array.from({ length: L }, (_, i) => i + 1);
-  const at = (idx) => {
-    if (idx < 0 || idx >= run.steps.length) return xs.map(() => null);
-    const last = run.layerGrad[L - 1][idx];
-    return run.layerGrad.map((col) => col[idx] / last);
-  };
-  const series = [
-    { label: '‖∂L/∂W_l‖/‖∂L/∂W_L‖ step 1', color: PALETTE[0], points: { show: true, size: 5 } },
-    { label: 'same, latest step', color: PALETTE[3], dash: [4, 3] },
-  ];
-  const ys = [at(0), at(run.steps.length - 1)];
-  if (predicted) {
-    series.push({ label: `predicted ‖∂L/∂z_l‖/‖∂L/∂z_L‖ = ${fmt(predicted.gain)}^(L−l)`, color: PALETTE[1], width: 2 });
-    ys.push(predicted.profile);
-    const measured = xs.map(() => null);
-    const bg = run.summary?.backwardGain;
-    if (bg !== null && bg !== undefined) {
-      measured[0] = Number(bg);
-      measured[L - 1] = 1;
+  const n = run.steps.length;
+  const column = (cols, idx) => (idx < 0 || idx >= n ? xs.map(() => null) : cols.map((col) => col[idx]));
+  const predicted = predictedBackwardProfile(run.spec);
+  const series = [];
+  const ys = [];
+  // The latest step at which every layer's signal is finite (a blown-up step draws nothing).
+  let latest = n - 1;
+  while (latest > 0 && !run.layerBackward.every((col) => Number.isFinite(col[latest]))) latest--;
+  if (run.hasBackward) {
+    series.push(
+      { label: '‖∂L/∂z_l‖ step 1', color: PALETTE[0], width: 2, points: { show: true, size: 6 } },
+      { label: '‖∂L/∂z_l‖ latest finite step', color: PALETTE[4], dash: [4, 3] },
+    );
+    ys.push(column(run.layerBackward, 0), column(run.layerBackward, latest));
+    if (predicted) {
+      // The closed form fixes the ratios; its scale is layer L's measured value at step 1.
+      const last = n > 0 ? run.layerBackward[L - 1][0] : Number.NaN;
+      series.push({
+        label: `theory ${fmt(predicted.gain)}^(L−l) × ‖∂L/∂z_L‖`,
+        color: PALETTE[1],
+        width: 1,
+        dash: [8, 4],
+      });
+      ys.push(predicted.profile.map((p) => p * last));
     }
-    series.push({ label: 'measured backward gain (summary)', color: PALETTE[4], points: { show: true, size: 9 } });
-    ys.push(measured);
   }
+  series.push({ label: '‖∂L/∂W_l‖ step 1', color: PALETTE[3], dash: [2, 3], points: { show: true, size: 4 } });
+  ys.push(column(run.layerGrad, 0));
   const key = series.map((s) => s.label).join('|');
   if (key !== depthSeriesKey) {
     depthSeriesKey = key;
     charts.depth.setSeries(series);
   }
   charts.depth.update(xs, ys);
+  setEmpty('#chart-depth', n === 0, false);
   const note = $('#depth-note');
+  const bg = run.summary?.gradients?.backwardGain ?? run.summary?.backwardGain;
+  const measured = n > 0 && run.hasBackward ? run.layerBackward[0][0] / run.layerBackward[L - 1][0] : null;
   if (predicted) {
-    const bg = run.summary?.backwardGain;
     note.textContent =
-      `Scaled identity, gain ${fmt(predicted.gain)}, L = ${predicted.depth}: the backward signal is multiplied by the gain at every layer, ` +
-      `predicted gain^(L−1) = ${fmt(predicted.factor, 6)}` +
-      (bg !== null && bg !== undefined ? `, measured ${fmt(bg, 6)}.` : ' (measured value arrives with the summary).') +
-      ' The weight gradients ‖∂L/∂W_l‖ stay equal across layers here: the forward signal shrinks or grows by the same factor the backward one gains.';
+      `W = ${fmt(predicted.gain)}·I, L = ${predicted.depth}: the backward signal is multiplied by the gain at every layer, ` +
+      `theory ‖∂L/∂z_1‖/‖∂L/∂z_L‖ = ${fmt(predicted.gain)}^${predicted.depth - 1} = ${fmt(predicted.factor, 6)}` +
+      (measured !== null && Number.isFinite(measured) ? `, measured ${fmt(measured, 6)}` : '') +
+      (bg !== null && bg !== undefined ? ` (summary’s backward gain ${fmt(bg, 6)})` : '') +
+      (n > 1 && run.hasBackward ? `; the dashed line is step ${run.steps[latest]}` : '') +
+      '. The weight gradients ‖∂L/∂W_l‖ stay level: the forward signal reaching layer l grows by the gain per layer ' +
+      'exactly as the backward signal shrinks.';
+  } else if (run.hasBackward) {
+    note.textContent =
+      'The backward signal relative to the last layer: rising towards layer 1 means exploding, falling means vanishing. ' +
+      'No closed form for this network; the weight gradients are drawn for contrast.';
   } else {
-    note.textContent =
-      'Per-layer weight-gradient norms relative to the last layer; a slope means exploding (up towards layer 1) or vanishing (down).';
+    note.textContent = 'Per-layer weight-gradient norms at step 1 (this server does not report the backward signal).';
   }
 }
 
@@ -191,38 +278,70 @@ function renderRunHead(run, connState) {
   const err = $('#run-error');
   err.hidden = !run?.error;
   err.textContent = run?.error ? `The job failed: ${run.error}` : '';
+  const verdict = $('#verdict');
+  if (run?.summary) {
+    renderVerdict(verdict, run.summary);
+    verdict.dataset.state = 'done';
+  } else if (run) {
+    verdict.textContent = run.ended
+      ? 'No summary (the job did not finish).'
+      : 'Running: the verdicts arrive with the last step.';
+    verdict.dataset.state = 'running';
+    verdict.dataset.gradients = '';
+    verdict.dataset.training = '';
+    verdict.dataset.clippedFraction = '';
+  }
   renderSummary($('#summary'), run?.summary, run);
 }
 
 function renderSummary(dl, summary, run) {
   dl.replaceChildren();
   if (!summary) return;
-  const rows = [
-    ['outcome', summary.outcome],
+  const g = summary.gradients;
+  const t = summary.training;
+  const clip = summary.mitigation?.clipping;
+  const rows = [];
+  if (g || t) {
+    if (g) rows.push(['gradients', g.verdict, g.verdict]);
+    if (t) rows.push(['training', t.verdict, t.verdict]);
+    if (clip) {
+      rows.push(['steps clipped', `${clip.stepsClipped} of ${summary.stepsRun}`]);
+      // maxFactor = ‖g‖/‖g_clipped‖ at the step clipping cut hardest (1 when it never acted).
+      rows.push(['gradient cut by up to', `${fmt(clip.maxFactor)}×`]);
+    }
+  } else {
+    rows.push(['outcome (deprecated)', summary.outcome, summary.outcome]);
+  }
+  rows.push(
     ['steps run', summary.stepsRun],
     ['first non-finite step', summary.firstNonFiniteStep ?? '—'],
+    ['backward gain (step 1)', fmt(g?.backwardGain ?? summary.backwardGain, 6)],
+  );
+  if (g && g.normGrowth !== undefined) rows.push(['‖g‖ growth over the run', fmt(g.normGrowth)]);
+  rows.push(['first loss', fmt(summary.firstLoss)], ['final loss', fmt(summary.finalLoss)]);
+  if (t && t.lossRatio !== undefined) rows.push(['final / first loss', fmt(t.lossRatio)]);
+  rows.push(
     ['max ‖g‖', fmt(summary.maxGradNorm)],
     ['min ‖g‖', fmt(summary.minGradNorm)],
-    ['first loss', fmt(summary.firstLoss)],
-    ['final loss', fmt(summary.finalLoss)],
-    ['backward gain (step 1)', fmt(summary.backwardGain, 6)],
     ['‖∂L/∂W_1‖/‖∂L/∂W_L‖', fmt(summary.layerGradRatio)],
-  ];
+  );
   if (summary.predictedLayerGradFactor !== null && summary.predictedLayerGradFactor !== undefined) {
-    rows.push(['predicted gain^(L−1)', fmt(summary.predictedLayerGradFactor, 6)]);
+    rows.push(['theory gain^(L−1)', fmt(summary.predictedLayerGradFactor, 6)]);
   }
-  for (const [k, v] of rows) {
+  for (const [k, v, label] of rows) {
     const dt = document.createElement('dt');
     dt.textContent = k;
     const dd = document.createElement('dd');
     dd.textContent = String(v);
-    if (k === 'outcome') dd.dataset.outcome = String(v);
+    if (label) dd.dataset.outcome = String(label);
     // A div per pair keeps each label above its value however the grid wraps.
     const pair = document.createElement('div');
     pair.append(dt, dd);
     dl.append(pair);
   }
-  dl.dataset.outcome = summary.outcome;
+  dl.dataset.outcome = summary.outcome ?? '';
+  dl.dataset.gradients = g?.verdict ?? '';
+  dl.dataset.training = t?.verdict ?? '';
   if (run) dl.dataset.job = run.jobId ?? '';
 }
 
@@ -251,6 +370,7 @@ function showRun(run, stream) {
   stopCurrent();
   state.current = { run, stream };
   layerSeriesKey = '';
+  backwardSeriesKey = '';
   depthSeriesKey = '';
   renderRunHead(run, stream ? 'connecting' : 'idle');
   renderCharts(run);
@@ -324,6 +444,7 @@ async function cancelJob(id) {
 
 function compareChoices() {
   const preset = state.presets.find((p) => p.id === $('#preset').value);
+  /** @type {{ id: string, title: string, variant?: Schemas['MitigatedPresetInput'], mitigation?: object }[]} */
   const choices = [];
   for (const v of preset?.mitigated ?? []) {
     choices.push({ id: `preset:${v.id}`, title: `preset variant: ${v.title}`, variant: v });
@@ -354,8 +475,10 @@ function compareSpecs(base, choice) {
   }
   // The same seed draws the same initial weights and data, so only the mitigation differs.
   withIt.seed = seed;
-  without.name = `${base.name ?? 'run'} — without`;
-  withIt.name = `${base.name ?? 'run'} — with ${choice.variant ? (choice.variant.mitigation ?? choice.variant.title) : choice.mitigation.kind}`;
+  // Names are at most 200 characters (the job-spec schema); a variant's title says what changed.
+  const name = (text) => (text.length > 200 ? `${text.slice(0, 199)}…` : text);
+  without.name = name(`${base.name ?? 'run'} — without`);
+  withIt.name = name(`${base.name ?? 'run'} — with ${choice.variant ? choice.variant.title : choice.mitigation.kind}`);
   return { without, withIt };
 }
 
@@ -379,6 +502,8 @@ function renderCompare() {
   const mark = a.run.nonfinite?.step ?? b.run.nonfinite?.step ?? null;
   charts.cmpGrad.update(xs, [align(a.run, a.run.gradNorm), align(b.run, b.run.gradNorm)], mark);
   charts.cmpLoss.update(xs, [align(a.run, a.run.loss), align(b.run, b.run.loss)], mark);
+  setEmpty('#chart-cmp-grad', xs.length === 0);
+  setEmpty('#chart-cmp-loss', xs.length === 0);
   for (const [side, part, title] of [
     ['#compare-a', a, 'without'],
     ['#compare-b', b, `with ${c.mitigationLabel}`],
@@ -388,14 +513,30 @@ function renderCompare() {
     const h = document.createElement('h3');
     h.textContent = `${title}: ${part.run.status}`;
     host.dataset.status = part.run.status;
+    const verdict = document.createElement('p');
+    verdict.className = 'verdict';
+    if (part.run.summary) renderVerdict(verdict, part.run.summary);
+    else verdict.textContent = part.run.ended ? 'no summary' : 'running…';
     const dl = document.createElement('dl');
     dl.className = 'summary';
     renderSummary(dl, part.run.summary, part.run);
-    host.append(h, dl);
+    host.append(h, verdict, dl);
   }
 }
 
-async function runCompare() {
+/**
+ * The clipping to compare with in one click: the preset's own clipped variant when it has one
+ * (its settings are the ones shown to work), else clip-norm 1 added to the spec.
+ */
+function clipChoice() {
+  const choices = compareChoices();
+  return (
+    choices.find((c) => c.variant?.spec?.mitigations?.some((m) => m.kind === 'clip-norm')) ??
+    choices.find((c) => c.id === 'clip-norm')
+  );
+}
+
+async function runCompare(chosen = null) {
   let base;
   try {
     base = form.getSpec();
@@ -403,11 +544,11 @@ async function runCompare() {
     form.showErrors([{ path: '', message: `The JSON does not parse: ${err.message}` }]);
     return;
   }
-  const choice = compareChoices().find((c) => c.id === $('#compare-with').value);
+  const choice = chosen ?? compareChoices().find((c) => c.id === $('#compare-with').value);
   if (!choice) return;
   const { without, withIt } = compareSpecs(base, choice);
   form.clearErrors();
-  const button = $('#compare');
+  const button = chosen ? $('#run-clipped') : $('#compare');
   button.disabled = true;
   try {
     const jobA = await submit(without);
@@ -451,7 +592,7 @@ async function refreshJobs(append = false) {
   if (append && state.jobs.nextCursor) params.set('cursor', state.jobs.nextCursor);
   const load = (async () => {
     try {
-      const page = await api(`/v1/jobs?${params}`);
+      const page = /** @type {Schemas['JobPage']} */ (await api(`/v1/jobs?${params}`));
       state.jobs.items = append ? [...state.jobs.items, ...page.items] : page.items;
       state.jobs.nextCursor = page.nextCursor ?? null;
       state.jobs.appended = append;
@@ -499,7 +640,7 @@ function renderJobs() {
     const cells = [
       `${job.name ?? '(unnamed)'}\n${job.id}`,
       job.status,
-      job.summary?.outcome ?? '—',
+      verdictText(job.summary) || '—',
       `${job.progress?.step ?? 0}/${job.progress?.steps ?? '?'}`,
       new Date(job.createdAt).toLocaleTimeString(),
     ];
@@ -531,14 +672,14 @@ function renderJobs() {
 
 async function openJob(id) {
   try {
-    const job = await api(`/v1/jobs/${encodeURIComponent(id)}`);
+    const job = /** @type {Schemas['Job']} */ (await api(`/v1/jobs/${encodeURIComponent(id)}`));
     const run = new Run({ jobId: id, spec: job.spec, label: job.name ?? id });
     if (job.status === 'queued' || job.status === 'running') {
       // A live job is replayed from the start over the stream, then followed.
       showRun(run, null);
       state.current.stream = follow(run, 0, onRunChange);
     } else {
-      const result = await api(`/v1/jobs/${encodeURIComponent(id)}/result`);
+      const result = /** @type {Schemas['JobResult']} */ (await api(`/v1/jobs/${encodeURIComponent(id)}/result`));
       run.loadResult(result);
       showRun(run, null);
       renderRunHead(run, 'not needed (stored result)');
@@ -576,7 +717,7 @@ async function loadPresets() {
   const select = $('#preset');
   let loadError = null;
   try {
-    const body = await api('/v1/presets');
+    const body = /** @type {Schemas['PresetCatalogInput']} */ (await api('/v1/presets'));
     state.presets = body.presets;
   } catch (err) {
     state.presets = [];
@@ -587,7 +728,8 @@ async function loadPresets() {
     ...state.presets.map((p) => ({ value: p.id, label: p.title })),
   ]);
   if (state.presets.length > 0) {
-    select.value = state.presets[0].id;
+    // The first screen is the textbook: W = 1.5·I, whose backward signal fans out across the layers.
+    select.value = (state.presets.find((p) => p.id === 'textbook-exploding') ?? state.presets[0]).id;
     applyPreset();
   } else {
     form.setSpec({ network: { kind: 'linear', depth: 10, width: 2, init: { scheme: 'scaled-identity', gain: 1.5 } } });
@@ -602,21 +744,28 @@ async function loadPresets() {
 
 function applyPreset() {
   const p = state.presets.find((x) => x.id === $('#preset').value);
-  const tags = p ? [p.phenomenon, p.expectedOutcome && `expected outcome: ${p.expectedOutcome}`].filter(Boolean) : [];
+  const expected =
+    p?.expectedGradients || p?.expectedTraining
+      ? `expected: gradients ${p.expectedGradients ?? '?'} · training ${p.expectedTraining ?? '?'}`
+      : p?.expectedOutcome && `expected outcome: ${p.expectedOutcome}`;
+  const tags = p ? [p.phenomenon, expected].filter(Boolean) : [];
   $('#preset-description').textContent = p
     ? `${tags.length > 0 ? `[${tags.join('; ')}] ` : ''}${p.description ?? ''}`
     : '';
   if (p) form.setSpec(p.spec);
   renderCompareChoices();
+  // Before any run, the depth chart shows what theory predicts for this spec.
+  if (!state.current) renderDepthPrediction(p?.spec ?? null);
 }
 
 function selectTab(name) {
-  for (const b of document.querySelectorAll('[data-tab]'))
+  for (const b of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-tab]')))
     b.setAttribute('aria-selected', String(b.dataset.tab === name));
-  for (const t of document.querySelectorAll('.tab')) t.hidden = t.id !== `tab-${name}`;
+  for (const t of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.tab')))
+    t.hidden = t.id !== `tab-${name}`;
   // Charts sized while hidden have no width: size them now that they show.
   requestAnimationFrame(() => {
-    for (const c of Object.values(charts)) c.resize?.();
+    for (const c of Object.values(charts)) /** @type {{ resize?: () => void }} */ (c).resize?.();
     if (state.current) renderCharts(state.current.run);
     if (name === 'compare') renderCompare();
   });
@@ -653,8 +802,10 @@ $('#cancel-run').addEventListener('click', () => {
   const run = state.current?.run;
   if (run?.jobId) cancelJob(run.jobId);
 });
-$('#compare').addEventListener('click', runCompare);
-for (const b of document.querySelectorAll('[data-tab]')) b.addEventListener('click', () => selectTab(b.dataset.tab));
+$('#compare').addEventListener('click', () => runCompare());
+$('#run-clipped').addEventListener('click', () => runCompare(clipChoice()));
+for (const b of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-tab]')))
+  b.addEventListener('click', () => selectTab(b.dataset.tab));
 $('#jobs-refresh').addEventListener('click', () => refreshJobs());
 $('#jobs-status').addEventListener('change', () => refreshJobs());
 $('#jobs-more').addEventListener('click', () => refreshJobs(true));
@@ -663,7 +814,7 @@ window.addEventListener('resize', () => {
   if (resizeFrame) return;
   resizeFrame = requestAnimationFrame(() => {
     resizeFrame = 0;
-    for (const c of Object.values(charts)) c.resize?.();
+    for (const c of Object.values(charts)) /** @type {{ resize?: () => void }} */ (c).resize?.();
     if (state.current) renderCharts(state.current.run);
   });
 });
@@ -682,6 +833,11 @@ function runView(run, stream) {
     eventCount: run.eventCount,
     nonfiniteStep: run.nonfinite?.step ?? null,
     outcome: run.summary?.outcome ?? null,
+    gradients: run.summary?.gradients?.verdict ?? null,
+    training: run.summary?.training?.verdict ?? null,
+    clipping: run.summary?.mitigation?.clipping ?? null,
+    verdict: verdictText(run.summary) || null,
+    hasBackward: run.hasBackward,
     stepsRun: run.summary?.stepsRun ?? null,
     // What the depth chart draws as the prediction, computed here from the spec (null when none).
     predictedLayerGradFactor: predictedBackwardProfile(run.spec)?.factor ?? null,
@@ -718,11 +874,30 @@ Object.defineProperty(window, '__gl', {
       sweeps.current?.stream?.drop();
     },
     flushCharts,
+    /** What a chart (a key of `charts`: backward, layers, depth, grad, loss, …) holds as plotted. */
+    chart(name) {
+      const c = charts[name];
+      if (!c?.drawn) return null;
+      c.flush();
+      return c.drawn();
+    },
     /** Closes the current run's socket as a network drop would; the stream reconnects with from. */
     dropStream() {
       state.current?.stream?.drop();
     },
   }),
+});
+
+for (const p of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.chart .placeholder')))
+  p.dataset.initial = p.textContent.trim();
+// Before any run, the theory line follows the form (another gain, another depth).
+$('#spec-form').addEventListener('change', () => {
+  if (state.current) return;
+  try {
+    renderDepthPrediction(form.getSpec());
+  } catch {
+    // JSON being edited: keep the last prediction.
+  }
 });
 
 loadPresets().then(() => refreshJobs());

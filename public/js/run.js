@@ -3,7 +3,15 @@
 
 import { decodeNum } from './num.js';
 
-/** Layer names as the engine gives them (docs/design.md): W1…WL, or W_xh, W_hh, W_hy for rnn. */
+/**
+ * @import { components } from '../../clients/ts/src/openapi.js'
+ * @typedef {components['schemas']} Schemas
+ */
+
+/**
+ * Layer names as the engine gives them (docs/design.md): W1…WL, or W_xh, W_hh, W_hy for rnn.
+ * @param {Schemas['JobSpecInput'] | null | undefined} spec
+ */
 export function layerNamesFor(spec) {
   const net = spec?.network;
   if (!net) return [];
@@ -39,6 +47,9 @@ export class Run {
     this.paramNorm = [];
     this.layerNames = layerNamesFor(spec);
     this.layerGrad = this.layerNames.map(() => []);
+    // ‖∂L/∂z_l‖ per layer (linear, mlp), when the server reports it; NaN where it did not.
+    this.layerBackward = this.layerNames.map(() => []);
+    this.hasBackward = false;
     this.hiddenFirst = null;
     this.hiddenLast = null;
     this.hiddenLastStep = null;
@@ -49,7 +60,10 @@ export class Run {
     this.eventCount = 0;
   }
 
-  /** Applies one stream event; returns false for one already seen (the caller dedupes by seq too). */
+  /**
+   * Applies one stream event; returns false for one already seen (the caller dedupes by seq too).
+   * @param {Schemas['JobEvent']} event
+   */
   apply(event) {
     if (typeof event.seq === 'number') {
       if (event.seq <= this.lastSeq) return false;
@@ -68,6 +82,7 @@ export class Run {
     return true;
   }
 
+  /** @param {Schemas['StepEvent']} ev */
   addStep(ev) {
     this.steps.push(ev.step);
     this.loss.push(decodeNum(ev.loss));
@@ -79,9 +94,14 @@ export class Run {
     while (this.layerGrad.length < layers.length) {
       this.layerNames.push(`layer ${this.layerGrad.length + 1}`);
       this.layerGrad.push(new Array(this.steps.length - 1).fill(Number.NaN));
+      this.layerBackward.push(new Array(this.steps.length - 1).fill(Number.NaN));
     }
     for (let i = 0; i < this.layerGrad.length; i++) {
-      this.layerGrad[i].push(i < layers.length ? decodeNum(layers[i].gradNorm) : Number.NaN);
+      const layer = i < layers.length ? layers[i] : null;
+      this.layerGrad[i].push(layer ? decodeNum(layer.gradNorm) : Number.NaN);
+      const b = layer?.backwardNorm;
+      if (b !== undefined && b !== null) this.hasBackward = true;
+      this.layerBackward[i].push(b !== undefined && b !== null ? decodeNum(b) : Number.NaN);
     }
     if (Array.isArray(ev.hiddenGradNorms)) {
       const h = ev.hiddenGradNorms.map(decodeNum);
@@ -91,10 +111,13 @@ export class Run {
     }
   }
 
-  /** Loads a whole result (GET /v1/jobs/:id/result): `{job, series, summary}`. */
+  /**
+   * Loads a whole result (GET /v1/jobs/:id/result): `{job, series, summary}`.
+   * @param {Schemas['JobResult']} result
+   */
   loadResult(result) {
     const s = result.series;
-    const job = result.job ?? {};
+    const job = /** @type {Partial<Schemas['Job']>} */ (result.job ?? {});
     this.jobId = job.id ?? this.jobId;
     this.spec = job.spec ?? this.spec;
     this.status = job.status ?? this.status;
@@ -108,6 +131,10 @@ export class Run {
     this.paramNorm = s.paramNorm.map(decodeNum);
     this.layerNames = s.layers.map((l) => l.name);
     this.layerGrad = s.layers.map((l) => l.gradNorm.map(decodeNum));
+    this.hasBackward = s.layers.some((l) => Array.isArray(l.backwardNorm));
+    this.layerBackward = s.layers.map((l) =>
+      Array.isArray(l.backwardNorm) ? l.backwardNorm.map(decodeNum) : l.gradNorm.map(() => Number.NaN),
+    );
     const hidden = s.hiddenGradNorms;
     if (Array.isArray(hidden) && hidden.length > 0) {
       this.hiddenFirst = hidden[0].map(decodeNum);

@@ -13,10 +13,23 @@ const MAX_FRUITLESS_ATTEMPTS = 8;
 let wsRefusedWithKey = false;
 
 /**
+ * @import { components } from '../../clients/ts/src/openapi.js'
+ * @typedef {components['schemas']['JobEvent']} JobEvent
+ * @typedef {components['schemas']['SweepEvent']} SweepEvent
+ */
+
+/**
  * Opens the stream of `jobId` from seq `from`. `onEvent(event)` gets every event once, in seq
  * order; `onState(state, detail)` gets 'connecting' | 'open' | 'reconnecting' | 'closed' | 'failed'.
  * Returns a handle with `close()`, `drop()` (closes the socket as a network failure would, so the
  * reconnect path runs) and `stats`. `resource: 'sweeps'` follows a sweep's cell events instead.
+ * @param {string} jobId
+ * @param {{
+ *   from?: number,
+ *   onEvent: (event: JobEvent | SweepEvent) => void,
+ *   onState?: (state: string, detail?: string) => void,
+ *   resource?: 'jobs' | 'sweeps',
+ * }} options
  */
 export function openStream(jobId, { from = 0, onEvent, onState = () => {}, resource = 'jobs' }) {
   let lastSeq = from - 1;

@@ -4,10 +4,15 @@
 // Clicking a cell opens its job in the Run view.
 
 import { ApiError, api } from './api.js';
+/**
+ * @import { components } from '../../clients/ts/src/openapi.js'
+ * @typedef {components['schemas']} Schemas
+ */
 import { shortNum } from './charts.js';
 import { fillSelect, sizeCanvas } from './dom.js';
 import { decodeNum, fmt } from './num.js';
 import { openStream } from './stream.js';
+import { verdictText } from './verdict.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -99,6 +104,9 @@ export class SweepView {
     this.presets = [];
     this.current = null; // { sweep, cells, stream, conn }
     this.geometry = null;
+    /** Each ended cell's verdict line by job id (null while it loads). */
+    this.verdicts = new Map();
+    this.hovered = null;
     this.frame = 0;
     this.listTimer = 0;
     this.visible = false;
@@ -122,7 +130,7 @@ export class SweepView {
     const select = $('#sweep-preset');
     let error = null;
     try {
-      const body = await api('/v1/sweeps/presets');
+      const body = /** @type {Schemas['SweepPresetList']} */ (await api('/v1/sweeps/presets'));
       this.presets = body.items;
     } catch (err) {
       this.presets = [];
@@ -186,7 +194,7 @@ export class SweepView {
     const button = $('#sweep-run');
     button.disabled = true;
     try {
-      const created = await api('/v1/sweeps', { method: 'POST', body });
+      const created = /** @type {Schemas['SweepWithLinks']} */ (await api('/v1/sweeps', { method: 'POST', body }));
       await this.open(created.id);
     } catch (err) {
       this.showError(err);
@@ -197,7 +205,7 @@ export class SweepView {
 
   /** Shows a sweep: its grid as stored now, then (while it runs) its cell events as they come. */
   async open(id) {
-    const resource = await api(`/v1/sweeps/${encodeURIComponent(id)}`);
+    const resource = /** @type {Schemas['SweepResource']} */ (await api(`/v1/sweeps/${encodeURIComponent(id)}`));
     this.stop();
     const { cells, ...sweep } = resource;
     this.current = { sweep, cells, stream: null, conn: 'idle', events: 0 };
@@ -213,7 +221,7 @@ export class SweepView {
     cur.stream = openStream(cur.sweep.id, {
       resource: 'sweeps',
       from: 0,
-      onEvent: (event) => {
+      onEvent: (/** @type {Schemas['SweepEvent']} */ event) => {
         if (this.current !== cur) return;
         cur.events += 1;
         if (event.type === 'cell' && event.cell) {
@@ -238,7 +246,9 @@ export class SweepView {
   /** After `done`, the stored grid has every cell's final state (and endedAt). */
   async resync(cur) {
     try {
-      const { cells, ...sweep } = await api(`/v1/sweeps/${encodeURIComponent(cur.sweep.id)}`);
+      const { cells, ...sweep } = /** @type {Schemas['SweepResource']} */ (
+        await api(`/v1/sweeps/${encodeURIComponent(cur.sweep.id)}`)
+      );
       if (this.current !== cur) return;
       cur.sweep = sweep;
       cur.cells = cells;
@@ -370,6 +380,7 @@ export class SweepView {
     if (!cur) {
       this.geometry = null;
       fig.dataset.cells = '0';
+      fig.dataset.empty = 'true';
       fig.dataset.total = '0';
       fig.dataset.theoryLines = '0';
       return;
@@ -554,6 +565,7 @@ export class SweepView {
 
     this.geometry = { inView, left, top, plotW, plotH, cols, rows, cw, rh };
     fig.dataset.cells = String(drawn);
+    fig.dataset.empty = 'false';
     fig.dataset.total = String(rows * cols);
     fig.dataset.nonfinite = String(nonFinite);
     fig.dataset.theoryLines = String(theoryDrawn);
@@ -589,19 +601,46 @@ export class SweepView {
     return hit ? (this.current?.cells[hit.index] ?? null) : null;
   }
 
+  /**
+   * A cell carries the deprecated single outcome only; its job's summary has the two verdicts and
+   * the clipping activity. Fetched once per job on hover, then the read-out is redrawn.
+   */
+  verdictOf(cell) {
+    if (!cell.jobId || !ENDED.has(cell.status)) return null;
+    const known = this.verdicts.get(cell.jobId);
+    if (known !== undefined) return known;
+    this.verdicts.set(cell.jobId, null);
+    api(`/v1/jobs/${encodeURIComponent(cell.jobId)}`)
+      .then((job) => {
+        this.verdicts.set(cell.jobId, verdictText(job.summary) || null);
+        if (this.hovered === cell) this.showHover(cell);
+      })
+      .catch(() => this.verdicts.delete(cell.jobId));
+    return null;
+  }
+
   hover(ev) {
     const cell = this.cellAt(ev);
+    this.hovered = cell;
+    this.showHover(cell);
+  }
+
+  showHover(cell) {
     const out = $('#sweep-hover');
     if (!cell) {
       out.textContent = 'Hover a cell for its numbers; click it to open its run.';
+      delete out.dataset.verdict;
       return;
     }
+    const verdict = this.verdictOf(cell);
+    if (verdict) out.dataset.verdict = verdict;
+    else delete out.dataset.verdict;
     const axes = this.current.sweep.axes;
     const coords = axes.map((a, i) => {
       const k = a.values.findIndex((v) => JSON.stringify(v) === JSON.stringify(cell.coords[i]));
       return `${a.path} = ${k >= 0 ? valueLabel(a, k) : JSON.stringify(cell.coords[i])}`;
     });
-    const p = cell.predicted ?? {};
+    const p = /** @type {Partial<Schemas['SweepCellPrediction']>} */ (cell.predicted ?? {});
     const prediction = [
       p.layerGradFactor !== null && p.layerGradFactor !== undefined
         ? `predicted gain^(L−1) ${fmt(p.layerGradFactor)}`
@@ -611,7 +650,7 @@ export class SweepView {
     ].filter(Boolean);
     out.textContent = [
       coords.join(', '),
-      `${cell.status}${cell.outcome ? ` · ${cell.outcome}` : ''}`,
+      `${cell.status}${verdict ? ` · ${verdict}` : cell.outcome ? ` · outcome ${cell.outcome}` : ''}`,
       cell.firstNonFiniteStep !== null ? `non-finite at step ${cell.firstNonFiniteStep}` : '',
       `loss ${fmt(cell.firstLoss)} → ${fmt(cell.finalLoss)}`,
       `max ‖g‖ ${fmt(cell.maxGradNorm)}`,
@@ -649,7 +688,7 @@ export class SweepView {
     this.listTimer = 0;
     let items;
     try {
-      const body = await api('/v1/sweeps?limit=20');
+      const body = /** @type {Schemas['SweepList']} */ (await api('/v1/sweeps?limit=20'));
       items = body.items ?? [];
       this.showListError(null);
     } catch (err) {

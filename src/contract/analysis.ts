@@ -24,7 +24,9 @@ export type AnalysisRequestInput = z.input<typeof AnalysisRequest>;
 /** A parsed request, every default filled in: what the engine's `analyze` takes. */
 export type AnalysisRequest = z.output<typeof AnalysisRequest>;
 
-const Shape = z.tuple([z.int(), z.int()]).describe('[rows, cols] = [outputs, inputs].');
+// A pair as an array of exactly two integers, not a `prefixItems` tuple: common validators (Prism,
+// for one) read a tuple closed by `items: false` as "no items allowed".
+const Shape = z.array(z.int()).length(2).describe('[rows, cols] = [outputs, inputs].');
 
 export const LayerAnalysis = z
   .object({

@@ -78,12 +78,12 @@ export const ResultQuery = z
 
 export const StreamQuery = z
   .object({
-    from: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .max(Number.MAX_SAFE_INTEGER)
-      .default(0)
+    // Plain decimal digits only: Number() would also take "0x10", "1e3" and " 1" (issue 11, defect 8).
+    from: z
+      .preprocess(
+        (v) => (typeof v === 'string' && /^[0-9]{1,16}$/.test(v) ? Number(v) : v),
+        z.int('a plain decimal integer (digits 0-9 only)').min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+      )
       .describe('First seq to send: a reconnecting client passes the last seq it saw + 1.'),
     access_token: z
       .string()

@@ -21,6 +21,14 @@ export const LIMITS = {
 } as const;
 
 const int = (min: number, max: number) => z.int().min(min).max(max);
+
+/**
+ * Free text must be well-formed Unicode: a lone surrogate (legal in JSON as "\ud800") cannot be
+ * stored as UTF-8 and would read back as U+FFFD in one place and as itself in another (issue 11).
+ */
+export const wellFormed = (s: z.ZodString) =>
+  // In /u mode a surrogate pair is one astral code point; only a lone half is in category Cs.
+  s.refine((x) => !/\p{Cs}/u.test(x), 'must be well-formed Unicode text (no lone surrogate code units)');
 const positive = z.number().positive();
 const nonNegative = z.number().nonnegative();
 const vector = z.array(z.number());
@@ -193,7 +201,7 @@ export const Record = z
 
 export const JobSpec = z
   .object({
-    name: z.string().max(LIMITS.nameLength).optional(),
+    name: wellFormed(z.string().max(LIMITS.nameLength)).optional(),
     seed: int(0, 4294967295).default(0),
     network: Network,
     data: Data.prefault({ kind: 'synthetic' }),

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { JobStatus, Num, Outcome } from './events.js';
-import { JobSpec } from './spec.js';
+import { JobSpec, wellFormed } from './spec.js';
 
 /** Ceilings a sweep request may not exceed (the service may configure lower ones). */
 export const SWEEP_LIMITS = {
@@ -39,7 +39,7 @@ export const SweepAxis = z
       .max(SWEEP_LIMITS.valuesPerAxis)
       .describe('The values the field takes along this axis (any JSON the field accepts).'),
     labels: z
-      .array(z.string().max(SWEEP_LIMITS.labelLength))
+      .array(wellFormed(z.string().max(SWEEP_LIMITS.labelLength)))
       .optional()
       .describe('Optional display names for the values (same length), used in the CSV instead of the JSON value.'),
   })
@@ -49,7 +49,7 @@ export type SweepAxis = z.output<typeof SweepAxis>;
 
 export const SweepRequest = z
   .object({
-    name: z.string().max(SWEEP_LIMITS.nameLength).optional(),
+    name: wellFormed(z.string().max(SWEEP_LIMITS.nameLength)).optional(),
     base: JobSpec.describe('The base job spec every cell starts from (its seed is every cell’s seed).'),
     axes: z.array(SweepAxis).min(1).max(SWEEP_LIMITS.axes),
   })

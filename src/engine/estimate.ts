@@ -43,8 +43,8 @@ export function estimateWork(spec: JobSpec): WorkEstimate {
     5 +
     (spec.record.layers ? (shape.kind === 'rnn' ? 3 : 4) * layers : 0) +
     (shape.kind === 'rnn' && spec.record.hiddenGradNorms ? seq : 0);
+  const seriesBytes = records * (4 + 8 * columns);
   const bytes =
-    8 * (params * (2 + optimizerCopies) + activations + samples * (seq * inputDim + outputDim) * 2) +
-    records * (4 + 8 * columns);
-  return { flops: steps * flopsPerStep, bytes, records };
+    8 * (params * (2 + optimizerCopies) + activations + samples * (seq * inputDim + outputDim) * 2) + seriesBytes;
+  return { flops: steps * flopsPerStep, bytes, records, seriesBytes };
 }

@@ -88,4 +88,6 @@ export interface WorkEstimate {
   bytes: number;
   /** Number of records the series will hold at most. */
   records: number;
+  /** Bytes of the recorded series at most (what the store keeps of an ended job, besides its row). */
+  seriesBytes: number;
 }

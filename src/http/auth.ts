@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errors } from '../errors.js';
 import type { Owner } from '../runtime/types.js';
 import { sendProblem } from './problem.js';
 
@@ -83,7 +84,7 @@ export function authHook(ring: KeyRing) {
     if (owner === null) {
       reply.header('www-authenticate', 'Bearer realm="gradient-lab"');
       const why = token === null ? 'missing Authorization: Bearer <key> header' : 'unknown API key';
-      return sendProblem(request, reply, 401, 'GL_ERR_UNAUTHORIZED', `A valid API key is required: ${why}`);
+      return sendProblem(request, reply, new errors.UNAUTHORIZED(why));
     }
     request.owner = owner;
   };

@@ -9,7 +9,8 @@ import { PresetCatalog, presets } from '../contract/presets.js';
 import { sweepPresets } from '../contract/sweep-presets.js';
 import { checkAnalysis, checkAnalysisBudget } from '../engine/analysis/index.js';
 import { errors } from '../errors.js';
-import { problems, type V1Options } from './shared.js';
+import { inputFormOf } from './openapi.js';
+import { BODY_ERRORS, problems, type V1Options } from './shared.js';
 
 // The catalogue is constant: serialize it once.
 const presetsJson = JSON.stringify({ presets, sweeps: sweepPresets });
@@ -28,19 +29,20 @@ export const catalogRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =
         description:
           'Per-layer singular values, the partial products W_k…W_1 and their spectral norms, the full product when small, gain^L for scaled-identity nets, Pascanu et al. conditions for rnn, and the mean-field χ₁ for random inits. Computed on the spot, in a worker thread; 422 when the shapes do not fit or the analysis would exceed its time budget.',
         body: AnalysisRequest,
-        response: { 200: AnalysisResult, ...problems(400, 401, 413, 415, 422, 429, 503) },
+        response: {
+          200: AnalysisResult,
+          ...problems(...BODY_ERRORS, errors.SPEC_IMPOSSIBLE, errors.OVER_BUDGET, errors.QUEUE_FULL),
+        },
       },
     },
     async (request) => {
       const issues = checkAnalysis(request.body);
       if (issues.length > 0) {
         const fields = issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-        const detail = fields.map((f) => `${f.path}: ${f.message}`).join('; ');
         // checkAnalysis reports shape problems first and the time budget only for a well-formed network.
         const budget = checkAnalysisBudget(request.body.network);
         const overBudget = budget.length > 0 && issues.every((i) => budget.some((b) => b.message === i.message));
-        const err = overBudget ? new errors.OVER_BUDGET(detail) : new errors.SPEC_IMPOSSIBLE(detail);
-        throw Object.assign(err, { errors: fields });
+        throw overBudget ? new errors.OVER_BUDGET(fields) : new errors.SPEC_IMPOSSIBLE(fields);
       }
       return pool.run(request.body);
     },
@@ -55,7 +57,14 @@ export const catalogRoutes: FastifyPluginAsync<V1Options> = async (base, opts) =
         summary: 'The textbook scenarios, each a ready job spec with its mitigated variants',
         description:
           'Submit a preset’s `spec` (or a variant’s) as is to POST /v1/jobs. Each preset names the phenomenon it shows and the outcome its run summary reports.',
-        response: { 200: PresetCatalog, ...problems(401, 429) },
+        response: {
+          // Presets hold the short form a client submits (defaults left out): the input schema.
+          200: {
+            description: 'The catalogue.',
+            content: { 'application/json': { schema: inputFormOf(PresetCatalog) } },
+          },
+          ...problems(),
+        },
       },
     },
     async (_request, reply) =>

@@ -7,10 +7,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { StreamQuery } from '../contract/api.js';
-import { errors } from '../errors.js';
+import { type ErrorClass, errors } from '../errors.js';
 import type { Owner } from '../runtime/types.js';
 import { NdjsonStream, type StreamEvent, type StreamLimits, type StreamSource, serveSocket } from './event-stream.js';
-import { problems } from './shared.js';
+import { ndjsonOf, problems } from './shared.js';
 
 interface RouteDoc {
   operationId?: string;
@@ -22,9 +22,11 @@ export interface EventRoutesOptions<E extends StreamEvent> {
   /** The resource's path inside /v1, with its `:id`, e.g. `/jobs/:id`. */
   path: string;
   params: z.ZodType<{ id: string }>;
-  /** The event schema and its name in the OpenAPI texts (`JobEvent`). */
+  /** The event schema and its component name (`JobEvent`). */
   event: z.ZodType;
-  eventName: string;
+  eventName: 'JobEvent' | 'SweepEvent';
+  /** The resource's 404, as the routes document it (errors.JOB_NOT_FOUND, errors.SWEEP_NOT_FOUND). */
+  notFound: ErrorClass;
   limits: StreamLimits;
   /** Throws the resource's 404 unless the request's owner may see it. */
   require(request: FastifyRequest, id: string): Promise<unknown>;
@@ -55,7 +57,7 @@ export function registerEventRoutes<E extends StreamEvent>(base: FastifyInstance
           description: `Switching protocols; the messages are ${opts.eventName} objects.`,
           content: { 'application/json': { schema: opts.event } },
         },
-        ...problems(400, 401, 404, 426, 429),
+        ...problems(errors.VALIDATION, opts.notFound, errors.UPGRADE_REQUIRED),
       },
     },
     preHandler: async (request) => {
@@ -82,10 +84,10 @@ export function registerEventRoutes<E extends StreamEvent>(base: FastifyInstance
         querystring: StreamQuery,
         response: {
           200: {
-            description: `application/x-ndjson: one ${opts.eventName} per line.`,
-            content: { 'application/x-ndjson': { schema: opts.event } },
+            description: `One ${opts.eventName} JSON object per line (schema: #/components/schemas/${opts.eventName}).`,
+            content: { 'application/x-ndjson': { schema: ndjsonOf(opts.eventName) } },
           },
-          ...problems(400, 401, 404, 429),
+          ...problems(errors.VALIDATION, opts.notFound),
         },
       },
     },

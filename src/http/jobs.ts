@@ -7,8 +7,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Job, JobPage, JobParams, JobResult, JobSpecBody, ListJobsQuery, ResultQuery } from '../contract/api.js';
 import { errors } from '../errors.js';
-import { seriesToCsv } from './csv.js';
-import { jobPath, problems, toJob, type V1Options } from './shared.js';
+import { resultCsvStream, resultJsonStream } from './result-stream.js';
+import { BODY_ERRORS, jobPath, problems, toJob, type V1Options } from './shared.js';
 
 export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
@@ -23,7 +23,18 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
         summary: 'Submit a simulation job',
         description: 'Queues the job and answers 202 with the job resource and its links (Location: the job).',
         body: JobSpecBody,
-        response: { 202: Job, ...problems(400, 401, 413, 415, 422, 429, 503) },
+        response: {
+          202: Job,
+          ...problems(
+            ...BODY_ERRORS,
+            errors.SPEC_IMPOSSIBLE,
+            errors.OVER_BUDGET,
+            errors.QUEUE_FULL,
+            errors.DRAINING,
+            errors.QUOTA_EXCEEDED,
+            errors.STORAGE_FULL,
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -43,7 +54,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
         summary: 'List jobs, newest first',
         description: 'Cursor pagination: pass `nextCursor` back as `cursor`. Filter by `status`.',
         querystring: ListJobsQuery,
-        response: { 200: JobPage, ...problems(400, 401, 429) },
+        response: { 200: JobPage, ...problems(errors.VALIDATION) },
       },
     },
     async (request) => {
@@ -67,7 +78,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
         operationId: 'getJob',
         summary: 'One job: status, progress and summary',
         params: JobParams,
-        response: { 200: Job, ...problems(400, 401, 404, 429) },
+        response: { 200: Job, ...problems(errors.VALIDATION, errors.JOB_NOT_FOUND) },
       },
     },
     async (request) => {
@@ -87,7 +98,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
         description:
           'Answers with the job as it stands; its stream ends with a `done` event of status `cancelled`. 409 once the job has ended.',
         params: JobParams,
-        response: { 200: Job, ...problems(400, 401, 404, 409, 429) },
+        response: { 200: Job, ...problems(errors.VALIDATION, errors.JOB_NOT_FOUND, errors.JOB_ENDED) },
       },
     },
     async (request) => {
@@ -116,24 +127,24 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
               'text/csv': { schema: z.string().describe('step,loss,gradNorm,…,W1.gradNorm,W1.weightNorm,…') },
             },
           },
-          ...problems(400, 401, 404, 429),
+          ...problems(errors.VALIDATION, errors.JOB_NOT_FOUND),
         },
       },
     },
     async (request, reply) => {
       const result = await service.result(request.params.id, request.owner);
       if (!result) throw new errors.JOB_NOT_FOUND(request.params.id);
-      // Serialized by hand: a long run's series is large, and it was built by the engine from the
-      // same contract, so re-validating every number on the way out would only cost time.
+      // Streamed from the columns in chunks as the client reads (result-stream.ts): a long run's
+      // series may be hundreds of MB of text, which must never be built whole on the main thread.
       if (request.query.format === 'csv') {
         return reply
           .type('text/csv; charset=utf-8')
           .header('content-disposition', `inline; filename="${result.job.id}.csv"`)
-          .serializer((x: unknown) => x as string)
-          .send(seriesToCsv(result.series));
+          .send(resultCsvStream(result.series) as never); // a stream: the typed reply schema does not apply
       }
-      const body = { job: toJob(result.job), summary: result.summary, series: result.series };
-      return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(resultJsonStream(toJob(result.job), result.summary, result.series) as never);
     },
   );
 };

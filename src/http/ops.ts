@@ -7,6 +7,7 @@ import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import { JobStatus } from '../contract/events.js';
+import { integrityStats } from '../runtime/store/integrity.js';
 import type { JobService } from '../runtime/types.js';
 
 export interface OpsOptions {
@@ -39,6 +40,25 @@ export const metrics = (() => {
       labelNames: ['method', 'route', 'status_code'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
+    }),
+    // Read from the store's process-wide counters at scrape time (runtime/store/integrity.ts).
+    storeResultsDamaged: new Counter({
+      name: `${PREFIX}store_results_damaged_total`,
+      help: 'Stored results whose checksum failed when read.',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(integrityStats.damagedResults);
+      },
+    }),
+    storeResultsRepaired: new Counter({
+      name: `${PREFIX}store_results_repaired_total`,
+      help: 'Damaged stored results recomputed from their spec and written back.',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(integrityStats.repairedResults);
+      },
     }),
   };
 })();

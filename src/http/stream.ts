@@ -8,6 +8,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { JobParams } from '../contract/api.js';
 import { JobEvent } from '../contract/events.js';
+import { errors } from '../errors.js';
 import type { JobService, Owner } from '../runtime/types.js';
 import { registerEventRoutes } from './event-routes.js';
 import type { StreamSource } from './event-stream.js';
@@ -24,6 +25,7 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (app, opts) => 
     params: JobParams,
     event: JobEvent,
     eventName: 'JobEvent',
+    notFound: errors.JOB_NOT_FOUND,
     limits: { maxBuffer: opts.wsMaxBufferBytes, stallMs: opts.wsStallMs, pingMs: opts.wsPingMs },
     require: (request, id) => requireJob(service, request, id),
     source: (id, owner) => jobSource(service, id, owner),

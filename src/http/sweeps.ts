@@ -26,7 +26,7 @@ import { toCsv } from '../runtime/sweep/grid.js';
 import type { SweepService, SweepView } from '../runtime/sweep/service.js';
 import { registerEventRoutes } from './event-routes.js';
 import type { StreamLimits, StreamSource } from './event-stream.js';
-import { problems, type V1Options } from './shared.js';
+import { BODY_ERRORS, problems, type V1Options } from './shared.js';
 
 function sweepPath(id: string): string {
   return `/v1/sweeps/${encodeURIComponent(id)}`;
@@ -67,7 +67,7 @@ export const sweepRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => 
           'the cell budget (10,000) or the work budget (sum over cells of the estimated FLOPs).',
         ].join(' '),
         body: SweepRequest,
-        response: { 202: SweepWithLinks, ...problems(400, 401, 422, 429, 503) },
+        response: { 202: SweepWithLinks, ...problems(...BODY_ERRORS, errors.SWEEP_INVALID, errors.DRAINING) },
       },
     },
     async (request, reply) => {
@@ -85,7 +85,7 @@ export const sweepRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => 
         tags: ['jobs'],
         summary: 'The most recent sweeps (without their grids)',
         querystring: SweepListQuery,
-        response: { 200: SweepList, ...problems(400, 401, 429) },
+        response: { 200: SweepList, ...problems(errors.VALIDATION) },
       },
     },
     async (request) => {
@@ -101,7 +101,7 @@ export const sweepRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => 
         tags: ['jobs'],
         summary: 'The classic results as ready sweeps (He 2015, Schoenholz 2017, Pascanu 2013, the textbook)',
         description: 'Each `request` is a POST /v1/sweeps body.',
-        response: { 200: SweepPresetList, ...problems(401, 429) },
+        response: { 200: SweepPresetList, ...problems() },
       },
     },
     async () => ({ items: parsedPresets }),
@@ -125,7 +125,7 @@ export const sweepRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => 
               'text/csv': { schema: z.string().describe('A column per axis, then index, jobId, status, outcome, …') },
             },
           },
-          ...problems(400, 401, 404, 429),
+          ...problems(errors.VALIDATION, errors.SWEEP_NOT_FOUND),
         },
       },
     },
@@ -148,7 +148,7 @@ export const sweepRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => 
         tags: ['jobs'],
         summary: 'Cancel the cells not yet done (409 once the sweep has ended)',
         params: SweepParams,
-        response: { 200: SweepWithLinks, ...problems(401, 404, 409, 429) },
+        response: { 200: SweepWithLinks, ...problems(errors.VALIDATION, errors.SWEEP_NOT_FOUND, errors.SWEEP_ENDED) },
       },
     },
     async (request) => withLinks(await sweeps.cancel(request.params.id, request.owner)),
@@ -159,6 +159,7 @@ export const sweepRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => 
     params: SweepParams,
     event: SweepEvent,
     eventName: 'SweepEvent',
+    notFound: errors.SWEEP_NOT_FOUND,
     limits,
     require: (request, id) => requireSweep(sweeps, request, id),
     source: (id, owner) => sweepSource(sweeps, id, owner),

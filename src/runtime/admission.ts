@@ -6,7 +6,7 @@
  */
 import type { JobSpec } from '../contract/spec.js';
 import { checkSpec, estimateWork, type WorkEstimate } from '../engine/index.js';
-import { DetailedError, errors, type FieldError } from '../errors.js';
+import { errors, type FieldError } from '../errors.js';
 import { newId } from './ids.js';
 import type { StoredJob } from './store/types.js';
 import type { EngineKernels, Owner, SubmitOptions } from './types.js';
@@ -47,17 +47,17 @@ export class Admission {
     const issues = checkSpec(spec);
     if (issues.length > 0) {
       const fields: FieldError[] = issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      throw withFields(new errors.SPEC_IMPOSSIBLE(fields.map((f) => `${f.path}: ${f.message}`).join('; ')), fields);
+      throw new errors.SPEC_IMPOSSIBLE(fields);
     }
     const work = estimateWork(spec);
     const { maxWorkFlops, maxJobBytes } = this.limits;
     if (work.flops > maxWorkFlops) {
       const message = `estimated work ${fmt(work.flops)} FLOPs exceeds the limit maxWorkFlops = ${fmt(maxWorkFlops)} (work ≈ training.steps × FLOPs per step)`;
-      throw withFields(new errors.OVER_BUDGET(message), [{ path: 'training.steps', message }]);
+      throw new errors.OVER_BUDGET([{ path: 'training.steps', message }], message);
     }
     if (work.bytes > maxJobBytes) {
       const message = `estimated memory ${fmt(work.bytes)} bytes exceeds the limit maxJobBytes = ${fmt(maxJobBytes)}`;
-      throw withFields(new errors.OVER_BUDGET(message), [{ path: 'network', message }]);
+      throw new errors.OVER_BUDGET([{ path: 'network', message }], message);
     }
     return work;
   }
@@ -86,10 +86,6 @@ export function newJob(
     lastSeq: -1,
     kernels,
   };
-}
-
-function withFields<E extends Error>(err: E, fields: FieldError[]): E & { errors: FieldError[] } {
-  return Object.assign(err, { errors: fields, cause: new DetailedError(err.message, fields) });
 }
 
 function fmt(x: number): string {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { StorageLimits } from './storage.js';
 import type { EngineKernels } from './types.js';
 
 /** What the embedded runtime needs; the HTTP layer builds it from its env config. */
@@ -24,6 +25,13 @@ export interface RuntimeConfig {
    * keeps the kernels it was submitted with, also when it runs again after a restart.
    */
   kernels?: EngineKernels;
+  /**
+   * Storage budget and per-key quota (runtime/storage.ts); undefined: the defaults for `dataDir`
+   * (half its free space at start, at most 20 GiB; a quarter of that per key).
+   */
+  storage?: StorageLimits;
+  /** Most jobs one owner may have waiting, so that one key's sweeps never fill the queue for all (default ¾ of maxQueue). */
+  maxQueuePerKey?: number;
   logger: Logger;
   /** How long a cancelled running job may take to stop between steps before its thread is killed (default 2000). */
   cancelGraceMs?: number;

@@ -56,6 +56,8 @@ export interface FinalizerDeps {
   log: Logger;
   /** The job leaves the backend's live set; called before done reaches subscribers. */
   forget(id: string): void;
+  /** The job's end was stored with `seriesBytes` of series (null: the write failed); for storage budgets. */
+  stored?(job: StoredJob, seriesBytes: number | null): void;
 }
 
 export class Finalizer {
@@ -97,10 +99,13 @@ export class Finalizer {
     job.summary = summary;
     job.error = error;
     job.lastSeq = done.seq;
+    const blob = log.telemetry.toBlob();
     try {
-      await store.finish(job, { series: log.telemetry.toBlob(), nonFinite: log.nonFinite, done });
+      await store.finish(job, { series: blob, nonFinite: log.nonFinite, done });
+      this.deps.stored?.(job, blob.steps.byteLength + blob.values.byteLength + blob.hidden.byteLength);
       endedLogs.put(job.id, new JobLog(log.telemetry, log.nonFinite, done));
     } catch (err) {
+      this.deps.stored?.(job, null);
       logger.error({ err }, 'could not store the end of a job');
     }
     // Retention runs before done goes out: whoever saw done sees the store as retention left it.

@@ -15,7 +15,8 @@ export * from './types.js';
 
 /** Starts the embedded runtime; resolves once unfinished jobs from the last run are queued again. */
 export async function createEmbeddedRuntime(config: RuntimeConfig): Promise<EmbeddedJobService> {
-  const store = config.dataDir === null ? new MemoryJobStore() : new SqliteJobStore(config.dataDir);
+  const store =
+    config.dataDir === null ? new MemoryJobStore() : new SqliteJobStore(config.dataDir, { logger: config.logger });
   try {
     return await EmbeddedJobService.start(config, store);
   } catch (err) {

@@ -2,7 +2,6 @@
  * Reads: a job, a page of jobs, a result, a subscription, from the live set while this process
  * holds the job and from the store (through a cache of ended logs) once it has ended.
  */
-import { seriesToJson } from '../engine/index.js';
 import { JobLog } from './event-log.js';
 import type { LiveJob } from './lifecycle.js';
 import type { EndedLogCache } from './log-cache.js';
@@ -47,13 +46,13 @@ export class JobReads {
     if (live) {
       if (!visible(live.job, owner)) return null;
       const { job, log } = live;
-      return { job: liveRecord(job, log), series: seriesToJson(log.telemetry.view()), summary: job.summary };
+      return { job: liveRecord(job, log), series: log.telemetry.view(), summary: job.summary };
     }
     const job = await this.store.get(id);
     if (!job || !visible(job, owner)) return null;
     const log = await this.endedLog(id);
     const telemetry = log ? log.telemetry : Telemetry.empty();
-    return { job: storedRecord(job), series: seriesToJson(telemetry.view()), summary: job.summary };
+    return { job: storedRecord(job), series: telemetry.view(), summary: job.summary };
   }
 
   async subscribe(id: string, owner: Owner, options: SubscribeOptions): Promise<Subscription | null> {
@@ -73,14 +72,38 @@ export class JobReads {
     return log.subscribe(options);
   }
 
-  /** An ended job's log, from the cache or decoded from the store; null when it has none. */
+  /**
+   * Decoded ended logs still held by someone (a subscriber, a result being streamed), whether or
+   * not the cache kept them: a log larger than the cache was decoded again for every subscriber,
+   * 6 sockets on one large job cost 1.45 GiB (issue 11, defect 3). Now every reader of one ended
+   * job shares one decoded copy for as long as any of them holds it.
+   */
+  private readonly held = new Map<string, WeakRef<JobLog>>();
+  private readonly forget = new FinalizationRegistry<string>((id) => {
+    if (this.held.get(id)?.deref() === undefined) this.held.delete(id);
+  });
+  /** Reads of the store under way, by job id: concurrent first readers share one decode. */
+  private readonly decoding = new Map<string, Promise<JobLog | null>>();
+
+  /** An ended job's log, from the cache, from another reader, or decoded from the store; null when it has none. */
   private async endedLog(id: string): Promise<JobLog | null> {
-    const cached = this.endedLogs.get(id);
+    const cached = this.endedLogs.get(id) ?? this.held.get(id)?.deref();
     if (cached) return cached;
+    let decoding = this.decoding.get(id);
+    if (!decoding) {
+      decoding = this.decode(id).finally(() => this.decoding.delete(id));
+      this.decoding.set(id, decoding);
+    }
+    return decoding;
+  }
+
+  private async decode(id: string): Promise<JobLog | null> {
     const stored = await this.store.getResult(id);
     if (!stored) return null;
     const log = new JobLog(Telemetry.fromBlob(stored.series), stored.nonFinite, stored.done);
     this.endedLogs.put(id, log);
+    this.held.set(id, new WeakRef(log));
+    this.forget.register(log, id);
     return log;
   }
 }

@@ -17,7 +17,7 @@ import {
   type WorkerTask,
   YIELD_SLOT,
 } from './protocol.js';
-import { FairQueue } from './queue.js';
+import { FairQueue, laneGroup } from './queue.js';
 import { Telemetry } from './telemetry.js';
 
 /** A task in a worker: jobs run one after another; see protocol.ts. */
@@ -80,6 +80,11 @@ export class TaskScheduler {
     private readonly options: SchedulerOptions,
     private readonly host: SchedulerHost,
   ) {}
+
+  /** Jobs of one owner waiting in the queue (its lanes' group, see queue.ts laneKey). */
+  waitingFor(owner: string | null): number {
+    return this.queue.groupSize(laneGroup(owner));
+  }
 
   /** Jobs waiting in the queue. */
   get waiting(): number {

@@ -26,11 +26,12 @@ import { moveTo, StatusCounts } from './lifecycle.js';
 import { EndedLogCache } from './log-cache.js';
 import { createJobPool } from './pool.js';
 import type { WorkerResult, WorkerTask } from './protocol.js';
-import { SINGLE_LANE } from './queue.js';
+import { laneKey } from './queue.js';
 import { JobReads } from './reads.js';
 import { liveRecord, visible } from './records.js';
 import { Retention } from './retention.js';
 import { type ScheduledJob, type SchedulerHost, TaskScheduler } from './scheduler.js';
+import { defaultLimits, isDiskFull, ROW_OVERHEAD_BYTES, StorageBudget } from './storage.js';
 import { ENDED, type JobStore, type StoredJob } from './store/types.js';
 import type {
   JobRecord,
@@ -65,6 +66,10 @@ export class EmbeddedJobService implements JobService {
   private phase: Phase = 'open';
   /** Jobs admitted whose store write is under way: they count against maxQueue. */
   private admitting = 0;
+  /** Storage budget and per-key quota (storage.ts); `reservations` holds admitted jobs' bytes until they end. */
+  private readonly storage: StorageBudget;
+  private readonly reservations = new Map<string, number>();
+  private readonly maxQueuePerKey: number;
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -75,6 +80,8 @@ export class EmbeddedJobService implements JobService {
     this.log = config.logger;
     this.pool.on('error', (err: unknown) => this.log.error({ err }, 'worker pool error'));
     this.admission = new Admission(config);
+    this.storage = new StorageBudget(config.storage ?? defaultLimits(config.dataDir));
+    this.maxQueuePerKey = config.maxQueuePerKey ?? Math.max(1, Math.ceil((config.maxQueue * 3) / 4));
     this.scheduler = new TaskScheduler(
       pool,
       { workers: config.workers, cancelGraceMs: config.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS },
@@ -92,6 +99,8 @@ export class EmbeddedJobService implements JobService {
           this.counts.move(job.status, null);
           this.endedLogs.delete(job.id);
         }
+        // Space freed: the storage budget learns what the store holds now.
+        void this.measureStorage();
       },
       this.log,
     );
@@ -106,6 +115,11 @@ export class EmbeddedJobService implements JobService {
         if (!live) return;
         moveTo(live, 'ended');
         this.live.delete(id);
+      },
+      stored: (job, seriesBytes) => {
+        const reserved = this.reservations.get(job.id) ?? 0;
+        this.reservations.delete(job.id);
+        this.storage.settle(job.owner, reserved, ROW_OVERHEAD_BYTES + (seriesBytes ?? 0));
       },
     });
     this.reads = new JobReads(this.live, store, this.endedLogs);
@@ -130,6 +144,7 @@ export class EmbeddedJobService implements JobService {
   /** Jobs a dead process left queued or running run again, in submission order. */
   private async recover(): Promise<void> {
     this.counts.load(await this.store.countByStatus());
+    await this.measureStorage();
     const left = await this.store.unfinished();
     for (const job of left) {
       if (job.status === 'running') {
@@ -153,12 +168,23 @@ export class EmbeddedJobService implements JobService {
       waiting: this.scheduler.waiting,
       admitting: this.admitting,
     });
+    // One key (its sweeps' cells included) may not take the whole queue from the others.
+    const ownWaiting = this.scheduler.waitingFor(owner);
+    if (ownWaiting >= this.maxQueuePerKey) throw new errors.QUEUE_FULL(ownWaiting);
+    // Nothing is written unless the job's largest possible result fits the storage budget and quota.
+    const reservedBytes = work.seriesBytes + ROW_OVERHEAD_BYTES;
+    this.storage.admit(owner, reservedBytes);
     this.admitting++;
     try {
       await this.store.insert(job);
+    } catch (err) {
+      this.storage.settle(owner, reservedBytes, 0);
+      if (isDiskFull(err)) throw new errors.STORAGE_FULL('the disk under the job store is full');
+      throw err;
     } finally {
       this.admitting--;
     }
+    this.reservations.set(job.id, reservedBytes);
     const live = this.makeLive(job, work);
     this.live.set(job.id, live);
     this.counts.move(null, 'queued');
@@ -283,11 +309,20 @@ export class EmbeddedJobService implements JobService {
     return this.finalizer.end(live.job, live.log, live.logger, status, summary, error);
   }
 
+  /** The storage budget's stored figures from the store (at start and after retention deletes). */
+  private async measureStorage(): Promise<void> {
+    try {
+      if (this.store.usageByOwner) this.storage.reset(await this.store.usageByOwner());
+    } catch (err) {
+      this.log.error({ err }, 'could not measure the store');
+    }
+  }
+
   private makeLive(job: StoredJob, work: { records: number; flops: number }): ScheduledJob {
     return {
       id: job.id,
       job,
-      lane: job.sweepId === null ? SINGLE_LANE : `sweep:${job.sweepId}`,
+      lane: laneKey(job.owner, job.sweepId),
       log: new JobLog(),
       logger: this.log.child({ jobId: job.id }),
       maxRecords: work.records,

@@ -3,8 +3,9 @@
  * (in-process queue, piscina pool, SQLite store) and the distributed one (BullMQ, Redis) both
  * implement it.
  */
-import type { JobEvent, JobStatus, SeriesJson, Summary } from '../contract/events.js';
+import type { JobEvent, JobStatus, Summary } from '../contract/events.js';
 import type { JobSpec } from '../contract/spec.js';
+import type { Series } from '../engine/types.js';
 
 /**
  * Which build of the engine's WebAssembly kernels runs a job (docs/design.md, "Exact vs FMA kernels"):
@@ -60,7 +61,12 @@ export interface Page<T> {
 
 export interface JobResult {
   job: JobRecord;
-  series: SeriesJson;
+  /**
+   * The recorded columns, as typed arrays over the job's telemetry (a snapshot: records arriving
+   * later are not in it). Never serialized whole: HTTP streams it in chunks (http/result-stream.ts);
+   * `seriesToJson` gives the contract's JSON form.
+   */
+  series: Series;
   summary: Summary | null;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { JobEvent } from '../../src/contract/events.js';
 import { JobSpec, type JobSpecInput } from '../../src/contract/spec.js';
+import { seriesToJson } from '../../src/engine/index.js';
 import { createEmbeddedRuntime, type EmbeddedJobService, type RuntimeConfig } from '../../src/runtime/index.js';
 import { type RowShape, rowWidth } from '../../src/runtime/protocol.js';
 import type { ColumnChunk } from '../../src/runtime/telemetry.js';
@@ -124,4 +125,10 @@ export function chunkOfRows(shape: RowShape, rows: Float64Array, n: number): Col
     hidden.set(rows.subarray(i * w + 1 + c, (i + 1) * w), i * h);
   }
   return { n, steps, values, hidden };
+}
+
+/** A job's result with its series in the contract's JSON form (what the HTTP route streams). */
+export async function jsonResult(rt: Pick<EmbeddedJobService, 'result'>, id: string, owner: string | null = null) {
+  const r = await rt.result(id, owner);
+  return r && { ...r, series: seriesToJson(r.series) };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FairQueue } from '../../src/runtime/queue.js';
+import { FairQueue, laneKey } from '../../src/runtime/queue.js';
 
 const item = (id: string) => ({ id });
 
@@ -69,5 +69,52 @@ describe('FairQueue', () => {
     q.unshift(item('x'), 'sweep:s');
     expect(q.peek()?.id).toBe('x');
     expect(drain(q)).toEqual(['x', 'j']);
+  });
+});
+
+describe('FairQueue across API keys (issue 11, defect 5)', () => {
+  it('gives a key with one job a turn as soon as a key with sixteen sweeps has had one', () => {
+    const q = new FairQueue<{ id: string }>();
+    for (let s = 0; s < 16; s++)
+      for (let c = 0; c < 64; c++) q.push(item(`alice-s${s}-c${c}`), laneKey('alice', `s${s}`));
+    // One of Alice's cells is dispatched; then Bob submits one job.
+    expect(q.shift()?.id).toMatch(/^alice-s\d+-c0$/);
+    q.push(item('bob-1'), laneKey('bob', null));
+    expect(q.shift()?.id).toBe('bob-1');
+    expect(q.size).toBe(16 * 64 - 1);
+  });
+
+  it('alternates keys 1:1 whatever the number of lanes each has, and lanes in turn within a key', () => {
+    const q = new FairQueue<{ id: string }>();
+    for (let s = 0; s < 4; s++) for (let c = 0; c < 3; c++) q.push(item(`a${s}.${c}`), laneKey('alice', `s${s}`));
+    for (let j = 0; j < 6; j++) q.push(item(`b${j}`), laneKey('bob', null));
+    const order = drain(q);
+    // Keys alternate while both have work: Alice's four lanes get one turn between them, not four.
+    const keys = order.slice(0, 12).map((id) => id[0]);
+    expect(keys).toEqual(['b', 'a', 'b', 'a', 'b', 'a', 'b', 'a', 'b', 'a', 'b', 'a']);
+    expect(order.filter((id) => id[0] === 'b')).toEqual(['b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
+    // Within Alice, her lanes take turns: every sweep's first cell before any second cell.
+    const alice = order.filter((id) => id[0] === 'a');
+    expect(new Set(alice.slice(0, 4).map((id) => id.split('.')[0]))).toEqual(new Set(['a0', 'a1', 'a2', 'a3']));
+    expect(alice.slice(0, 4).every((id) => id.endsWith('.0'))).toBe(true);
+    expect(alice.slice(4, 8).every((id) => id.endsWith('.1'))).toBe(true);
+  });
+
+  it('removes jobs from any lane and drops empty lanes and keys', () => {
+    const q = new FairQueue<{ id: string }>();
+    q.push(item('a'), laneKey('alice', null));
+    q.push(item('b'), laneKey('bob', 'x'));
+    q.push(item('c'), laneKey('bob', null));
+    expect(q.remove('b')).toBe(true);
+    expect(q.remove('b')).toBe(false);
+    expect(q.laneSize(laneKey('bob', 'x'))).toBe(0);
+    expect(drain(q).sort()).toEqual(['a', 'c']);
+    expect(q.size).toBe(0);
+    // A key that gets work while others have some is served next.
+    q.push(item('e'), laneKey('alice', null));
+    q.push(item('f'), laneKey('alice', null));
+    q.push(item('d'), laneKey('carol', null));
+    expect(q.peek()?.id).toBe('d');
+    expect(drain(q)).toEqual(['d', 'e', 'f']);
   });
 });

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobSpec, type JobSpecInput } from '../../src/contract/spec.js';
 import { seriesToJson, simulate, stepEventAt } from '../../src/engine/index.js';
-import { collect, Fixture } from './helpers.js';
+import { collect, Fixture, jsonResult } from './helpers.js';
 
 const fx = new Fixture();
 afterEach(() => fx.cleanup());
@@ -42,7 +42,7 @@ describe('record layouts end to end', () => {
     const events = await collect(rt, job.id);
     expect(events.slice(0, -1)).toEqual(expected);
     expect(events.at(-1)).toMatchObject({ type: 'done', status: 'succeeded', summary: reference.summary });
-    const result = (await rt.result(job.id, null))!;
+    const result = (await jsonResult(rt, job.id, null))!;
     expect(result.series).toEqual(seriesToJson(reference.series));
     if (input.record?.hiddenGradNorms) expect(result.series.hiddenGradNorms?.[0]).toHaveLength(6);
   });

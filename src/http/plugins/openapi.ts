@@ -56,7 +56,13 @@ export default fp(
       },
       transformObject: (doc) => pruneUnusedSchemas(jsonSchemaTransformObject(doc) as never),
     });
-    await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
+    await app.register(fastifySwaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      // Swagger UI's CSP asks browsers to upgrade to https, which breaks /docs over plain HTTP on
+      // any host but localhost (issue 11, defect 8): the dashboard's CSP leaves it out too.
+      transformStaticCSP: (header: string) => header.replace(/\s*upgrade-insecure-requests;?/g, ''),
+    });
     app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) =>
       reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send(app.swagger()),
     );

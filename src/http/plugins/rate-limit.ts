@@ -14,6 +14,26 @@ export interface RateLimitOptions {
   keyRing: KeyRing;
 }
 
+/**
+ * Whether the request is for the API, judged on the path the router matched — the route template
+ * when one matched, else the percent-decoded path — never on the raw URL: `/%76%31/presets` and
+ * `/v%31/…` reach the /v1 routes and must be limited like them (issue 11, defect 6).
+ */
+export function isApiRequest(req: FastifyRequest): boolean {
+  const path = req.routeOptions.url ?? decodedPath(req.url);
+  return path === null || path === '/v1' || path.startsWith('/v1/');
+}
+
+/** The URL's path, percent-decoded; null when it does not decode (then it counts as API traffic). */
+function decodedPath(url: string): string | null {
+  const q = url.indexOf('?');
+  try {
+    return decodeURIComponent(q < 0 ? url : url.slice(0, q));
+  } catch {
+    return null;
+  }
+}
+
 export default fp<RateLimitOptions>(
   async (app, opts) => {
     const { keyRing } = opts;
@@ -21,7 +41,7 @@ export default fp<RateLimitOptions>(
       global: true,
       max: opts.max,
       timeWindow: opts.windowMs,
-      allowList: (req: FastifyRequest) => !req.url.startsWith('/v1/') && req.url !== '/v1',
+      allowList: (req: FastifyRequest) => !isApiRequest(req),
       keyGenerator: (req: FastifyRequest) => {
         const token = bearerToken(req);
         const owner = keyRing.enabled ? keyRing.ownerOf(token) : null;

@@ -4,7 +4,9 @@
  */
 import fastifyWebsocket from '@fastify/websocket';
 import fp from 'fastify-plugin';
+import { errors } from '../../errors.js';
 import { WS_CLOSE } from '../event-stream.js';
+import { sendProblem } from '../problem.js';
 
 /** How long shutdown waits for WebSocket clients to acknowledge the 1001 close. */
 const WS_CLOSE_WAIT_MS = 1000;
@@ -39,6 +41,24 @@ export default fp(
           done();
         });
       },
+    });
+    // Upgrades only where a route serves a WebSocket (the stream routes). @fastify/websocket would
+    // answer 101 on any route and then close; elsewhere the upgrade is refused with a problem+json
+    // 400 on the plain HTTP response, never switching protocols (issue 11, defect 8).
+    app.addHook('onRoute', (route) => {
+      if (route.wsHandler || route.websocket)
+        route.config = { ...route.config, acceptsUpgrade: true } as typeof route.config;
+    });
+    app.addHook('onRequest', async (request, reply) => {
+      if (!request.ws || request.is404) return;
+      if ((request.routeOptions.config as { acceptsUpgrade?: boolean } | undefined)?.acceptsUpgrade) return;
+      return sendProblem(
+        request,
+        reply,
+        new errors.BAD_REQUEST(
+          'WebSocket upgrades are accepted on the stream routes only (/v1/jobs/:id/stream, /v1/sweeps/:id/stream)',
+        ),
+      );
     });
   },
   { name: 'gradient-lab-websocket' },

@@ -1,5 +1,6 @@
 /** The in-memory store: for tests and for `dataDir: null`. Copies on the way in and out, like a real store. */
 import type { JobStatus } from '../../contract/events.js';
+import { ROW_OVERHEAD_BYTES } from '../storage.js';
 import {
   ENDED,
   type EvictionPolicy,
@@ -45,6 +46,17 @@ export class MemoryJobStore implements JobStore {
     this.open();
     const job = this.jobs.get(id);
     return job ? structuredClone(job) : null;
+  }
+
+  async usageByOwner(): Promise<Map<string | null, number>> {
+    this.open();
+    const out = new Map<string | null, number>();
+    for (const job of this.jobs.values()) {
+      const s = this.results.get(job.id)?.series;
+      const bytes = ROW_OVERHEAD_BYTES + (s ? s.steps.byteLength + s.values.byteLength + s.hidden.byteLength : 0);
+      out.set(job.owner, (out.get(job.owner) ?? 0) + bytes);
+    }
+    return out;
   }
 
   async getResult(id: string): Promise<StoredResult | null> {

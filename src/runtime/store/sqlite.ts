@@ -16,10 +16,23 @@ import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import type { DoneEvent, JobStatus } from '../../contract/events.js';
 import type { NonFiniteMark } from '../event-log.js';
+import { ROW_OVERHEAD_BYTES } from '../storage.js';
+import {
+  checkExisting,
+  checkSchema,
+  inspectBeforeOpen,
+  integrityStats,
+  refusal,
+  resultChecksum,
+  resultChecksumAsync,
+} from './integrity.js';
+import { recomputeResult } from './recompute.js';
 import {
   type EvictionPolicy,
   emptyCounts,
@@ -59,9 +72,31 @@ const MIGRATIONS: readonly string[] = [
      nonfinite TEXT,
      done TEXT NOT NULL
    ) STRICT;`,
+  // CRC-32 of a result (integrity.ts), verified on every read; NULL on results stored before it.
+  'ALTER TABLE results ADD COLUMN crc INTEGER;',
   // The kernels a job runs with (docs/design.md, "Exact vs FMA kernels"); every job before was exact.
   `ALTER TABLE jobs ADD COLUMN kernels TEXT NOT NULL DEFAULT 'exact';`,
 ];
+
+/** What this build reads; an existing file lacking any of it is refused (integrity.ts). */
+const SCHEMA = {
+  jobs: [
+    'id',
+    'name',
+    'status',
+    'owner',
+    'sweep_id',
+    'spec',
+    'created_at',
+    'started_at',
+    'ended_at',
+    'step',
+    'summary',
+    'error',
+    'last_seq',
+  ],
+  results: ['job_id', 'shape', 'length', 'steps', 'vals', 'hidden', 'nonfinite', 'done', 'crc'],
+} as const;
 
 interface JobRow {
   id: string;
@@ -88,6 +123,12 @@ interface ResultRow {
   hidden: Buffer;
   nonfinite: string | null;
   done: string;
+  crc: number | null;
+}
+
+export interface SqliteStoreOptions {
+  /** Where repairs of damaged results are logged (warn on damage, info once repaired). */
+  logger?: Pick<Logger, 'warn' | 'info' | 'error'>;
 }
 
 export const DB_FILE = 'jobs.db';
@@ -114,7 +155,12 @@ const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const db = new Database(workerData.file);
-const timer = setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), workerData.everyMs);
+// A checkpoint that fails (a full disk, say) is tried again at the next tick rather than ending the thread.
+const timer = setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {}
+}, workerData.everyMs);
 parentPort.on('message', () => {
   clearInterval(timer);
   db.close();
@@ -139,19 +185,36 @@ export class SqliteJobStore implements JobStore {
   /** setRunning writes still queued, by job id (see finish). */
   private readonly runningWrites = new Map<string, PendingWrite>();
   private flushScheduled = false;
+  private readonly logger: SqliteStoreOptions['logger'];
+  /** Repairs in progress, by job id: concurrent reads of one damaged result share one recompute. */
+  private readonly repairs = new Map<string, Promise<StoredResult>>();
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: SqliteStoreOptions = {}) {
+    this.logger = options.logger;
     mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, DB_FILE));
-    // Only takes effect while the file is still empty (before the first table and before WAL).
-    this.db.pragma(`page_size = ${PAGE_SIZE}`);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL under WAL loses at most the last transactions on power loss, never consistency.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
-    migrate(this.db);
+    const file = join(dataDir, DB_FILE);
+    // A damaged, empty or foreign file is refused with its name and what to do (integrity.ts).
+    const { existed } = inspectBeforeOpen(file);
+    let db: Database.Database | null = null;
+    try {
+      db = new Database(file);
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (existed) checkExisting(db, file, version);
+      // Only takes effect while the file is still empty (before the first table and before WAL).
+      db.pragma(`page_size = ${PAGE_SIZE}`);
+      db.pragma('journal_mode = WAL');
+      // NORMAL under WAL loses at most the last transactions on power loss, never consistency.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
+      migrate(db);
+      checkSchema(db, file, SCHEMA);
+    } catch (err) {
+      if (db?.open) db.close();
+      throw refusal(file, err);
+    }
+    this.db = db;
     this.checkpointer = new Worker(CHECKPOINTER, {
       eval: true,
       workerData: {
@@ -164,7 +227,6 @@ export class SqliteJobStore implements JobStore {
     this.checkpointer.on('error', () => {});
     this.checkpointerExited = once(this.checkpointer, 'exit');
     this.checkpointer.unref();
-    const db = this.db;
     this.stmt = {
       insert: db.prepare(
         `INSERT INTO jobs (id, name, status, owner, sweep_id, spec, created_at, started_at, ended_at, step, summary, error, last_seq, kernels)
@@ -178,11 +240,20 @@ export class SqliteJobStore implements JobStore {
          WHERE id = ?`,
       ),
       insertResult: db.prepare(
-        `INSERT OR REPLACE INTO results (job_id, shape, length, steps, vals, hidden, nonfinite, done)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO results (job_id, shape, length, steps, vals, hidden, nonfinite, done, crc)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
-      getResult: db.prepare('SELECT shape, length, steps, vals, hidden, nonfinite, done FROM results WHERE job_id = ?'),
+      getResult: db.prepare(
+        'SELECT shape, length, steps, vals, hidden, nonfinite, done, crc FROM results WHERE job_id = ?',
+      ),
+      setCrc: db.prepare('UPDATE results SET crc = ? WHERE job_id = ?'),
+      // length() of a BLOB reads its size from the record header, not the BLOB itself.
+      usage: db.prepare(
+        `SELECT j.owner AS owner,
+                count(*) * ${ROW_OVERHEAD_BYTES} + coalesce(sum(length(r.steps) + length(r.vals) + length(r.hidden)), 0) AS bytes
+         FROM jobs j LEFT JOIN results r ON r.job_id = j.id GROUP BY j.owner`,
+      ),
       list: db.prepare(
         `SELECT * FROM jobs
          WHERE (@before IS NULL OR id < @before) AND (@owner IS NULL OR owner = @owner)
@@ -215,7 +286,6 @@ export class SqliteJobStore implements JobStore {
   }
 
   finish(job: StoredJob, result: StoredResult): Promise<void> {
-    const s = result.series;
     // Bound now: the caller's objects may change after this returns; the blob bytes never do.
     const jobParams = [
       job.status,
@@ -227,16 +297,7 @@ export class SqliteJobStore implements JobStore {
       job.lastSeq,
       job.id,
     ];
-    const resultParams = [
-      job.id,
-      JSON.stringify(s.shape),
-      s.length,
-      asBuffer(s.steps),
-      asBuffer(s.values),
-      asBuffer(s.hidden),
-      result.nonFinite ? JSON.stringify(result.nonFinite) : null,
-      JSON.stringify(result.done),
-    ];
+    const resultParams = resultRow(job.id, result);
     // A short job often ends before its start was committed: the end row says everything the start
     // would have (status, started_at), so the start's write is dropped from the same commit.
     const start = this.runningWrites.get(job.id);
@@ -304,8 +365,18 @@ export class SqliteJobStore implements JobStore {
 
   async getResult(id: string): Promise<StoredResult | null> {
     this.flush();
+    const repairing = this.repairs.get(id);
+    if (repairing) return repairing;
     const row = this.stmt.getResult.get(id) as ResultRow | undefined;
     if (!row) return null;
+    // In slices: a large result (hundreds of MB) must not hold the event loop for its whole CRC.
+    const crc = await resultChecksumAsync(row);
+    if (row.crc === null) {
+      // Stored before checksums: from now on it is verified against what it holds today.
+      this.stmt.setCrc.run(crc, id);
+    } else if (crc !== row.crc) {
+      return this.repair(id);
+    }
     return {
       series: {
         shape: JSON.parse(row.shape),
@@ -317,6 +388,41 @@ export class SqliteJobStore implements JobStore {
       nonFinite: row.nonfinite ? (JSON.parse(row.nonfinite) as NonFiniteMark) : null,
       done: JSON.parse(row.done) as DoneEvent,
     };
+  }
+
+  /** A result whose checksum failed: recomputed from the job's spec and written back (integrity.ts). */
+  private repair(id: string): Promise<StoredResult> {
+    integrityStats.damagedResults++;
+    this.logger?.warn({ jobId: id }, 'stored result fails its checksum: recomputing it from the spec');
+    const run = (async () => {
+      const row = this.stmt.get.get(id) as JobRow | undefined;
+      if (!row) throw new Error(`result of job ${id} is damaged and its job row is gone`);
+      const job = fromRow(row);
+      const started = performance.now();
+      const result = await recomputeResult(job);
+      await this.write(() => this.stmt.insertResult.run(...resultRow(id, result)));
+      integrityStats.repairedResults++;
+      this.logger?.info(
+        { jobId: id, ms: Math.round(performance.now() - started) },
+        'stored result recomputed and repaired',
+      );
+      return result;
+    })();
+    this.repairs.set(id, run);
+    run.then(
+      () => this.repairs.delete(id),
+      (err: unknown) => {
+        this.repairs.delete(id);
+        this.logger?.error({ err, jobId: id }, 'stored result is damaged and could not be repaired');
+      },
+    );
+    return run;
+  }
+
+  async usageByOwner(): Promise<Map<string | null, number>> {
+    this.flush();
+    const rows = this.stmt.usage.all() as { owner: string | null; bytes: number }[];
+    return new Map(rows.map((r) => [r.owner, r.bytes]));
   }
 
   async list(q: StoreListQuery): Promise<StoredJob[]> {
@@ -435,6 +541,22 @@ function fromRow(row: JobRow): StoredJob {
     lastSeq: row.last_seq,
     kernels: row.kernels === 'fma' ? 'fma' : 'exact',
   };
+}
+
+/** The parameters of insertResult, checksum last. */
+function resultRow(id: string, result: StoredResult): unknown[] {
+  const s = result.series;
+  const row = {
+    shape: JSON.stringify(s.shape),
+    length: s.length,
+    steps: asBuffer(s.steps),
+    vals: asBuffer(s.values),
+    hidden: asBuffer(s.hidden),
+    nonfinite: result.nonFinite ? JSON.stringify(result.nonFinite) : null,
+    done: JSON.stringify(result.done),
+  };
+  const { shape, length, steps, vals, hidden, nonfinite, done } = row;
+  return [id, shape, length, steps, vals, hidden, nonfinite, done, resultChecksum(row)];
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

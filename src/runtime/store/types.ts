@@ -69,6 +69,11 @@ export interface JobStore {
   countByStatus(): Promise<Record<JobStatus, number>>;
   /** Deletes ended jobs past the policy, oldest ended first; returns the deleted ids. */
   evict(policy: EvictionPolicy): Promise<StoredJob[]>;
+  /**
+   * Bytes stored per owner: series blobs plus ROW_OVERHEAD_BYTES per job (runtime/storage.ts).
+   * Optional: a store without it leaves the storage budget counting only this process's jobs.
+   */
+  usageByOwner?(): Promise<Map<Owner, number>>;
   /** Throws unless the store can take writes now. */
   checkWritable(): Promise<void>;
   close(): Promise<void>;

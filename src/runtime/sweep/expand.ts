@@ -5,7 +5,7 @@
 import { JobSpec } from '../../contract/spec.js';
 import { SWEEP_LIMITS, type SweepRequest } from '../../contract/sweep.js';
 import { checkSpec, estimateWork } from '../../engine/index.js';
-import { DetailedError, errors, type FieldError } from '../../errors.js';
+import { errors, type FieldError } from '../../errors.js';
 
 export interface SweepBudget {
   /** Most cells a sweep may have (default SWEEP_LIMITS.cells). */
@@ -111,7 +111,95 @@ function fmtBytes(n: number): string {
 }
 
 function invalid(summary: string, list: FieldError[]): Error {
-  return Object.assign(new errors.SWEEP_INVALID(summary), { errors: list, cause: new DetailedError(summary, list) });
+  return new errors.SWEEP_INVALID(list, summary);
+}
+
+/**
+ * Arrays of the base at least this many numbers large are not parsed again per cell (see
+ * frozenArrays): explicit weights or data of ~1 MB took 60–130 ms of zod per cell (issue 11).
+ */
+const FROZEN_MIN_NUMBERS = 256;
+
+interface FrozenArray {
+  path: (string | number)[];
+  value: unknown[];
+  /** The same nesting depth with one number: what zod sees in its place. */
+  probe: unknown[];
+}
+
+const frozenCache = new WeakMap<SweepRequest, FrozenArray[]>();
+
+/** Numbers in a nested array, counting stops past `limit`. */
+function countNumbers(x: unknown, limit: number): number {
+  if (!Array.isArray(x)) return 1;
+  let n = 0;
+  for (const v of x) {
+    n += countNumbers(v, limit - n);
+    if (n >= limit) return n;
+  }
+  return n;
+}
+
+function probeOf(x: unknown[]): unknown[] {
+  return Array.isArray(x[0]) ? [probeOf(x[0] as unknown[])] : [0];
+}
+
+/**
+ * The large arrays of the base (explicit weights, explicit data) that no axis touches. The base is
+ * a parsed JobSpec and cells share these arrays with it untouched (setAt copies only along the axis
+ * paths), so they are valid already: each cell is parsed with a one-number stand-in of the same
+ * nesting in their place, and the originals are put back into the parsed spec. The spec schema
+ * only types the elements of these arrays (their shapes are checkSpec's, which still sees the
+ * originals); should a stand-in ever be refused, the cell is parsed in full instead.
+ */
+function frozenArrays(request: SweepRequest): FrozenArray[] {
+  const cached = frozenCache.get(request);
+  if (cached) return cached;
+  const axes = request.axes.map((a) => pathSegments(a.path));
+  const out: FrozenArray[] = [];
+  const walk = (x: unknown, path: (string | number)[]) => {
+    if (axes.some((a) => isPrefix(a, path))) return;
+    if (Array.isArray(x)) {
+      if (x.length > 0 && countNumbers(x, FROZEN_MIN_NUMBERS) >= FROZEN_MIN_NUMBERS) {
+        out.push({ path, value: x, probe: probeOf(x) });
+      }
+      return;
+    }
+    if (x === null || typeof x !== 'object') return;
+    for (const [k, v] of Object.entries(x)) walk(v, [...path, k]);
+  };
+  walk(request.base, []);
+  // An axis inside a frozen array (e.g. one weight) leaves that array to the full parse.
+  const frozen = out.filter((f) => !axes.some((a) => isPrefix(f.path, a)));
+  frozenCache.set(request, frozen);
+  return frozen;
+}
+
+function putBack(spec: unknown, frozen: readonly FrozenArray[]): void {
+  for (const f of frozen) {
+    let at = spec as Record<string | number, unknown>;
+    for (const seg of f.path.slice(0, -1)) at = at[seg] as Record<string | number, unknown>;
+    at[f.path.at(-1) as string | number] = f.value;
+  }
+}
+
+/** JobSpec.safeParse of a cell, with the base's large untouched arrays parsed once, not per cell. */
+function parseCell(request: SweepRequest, spec: unknown): ReturnType<typeof JobSpec.safeParse> {
+  const frozen = frozenArrays(request);
+  if (frozen.length > 0) {
+    let probed: unknown = spec;
+    for (const f of frozen) {
+      const set = setAt(probed, f.path, f.probe);
+      if ('error' in set) return JobSpec.safeParse(spec);
+      probed = set.value;
+    }
+    const parsed = JobSpec.safeParse(probed);
+    if (parsed.success) {
+      putBack(parsed.data, frozen);
+      return parsed;
+    }
+  }
+  return JobSpec.safeParse(spec);
 }
 
 /** The parsed job spec of cell `index`, or the reasons it is refused. */
@@ -127,7 +215,7 @@ export function buildCell(
     if ('error' in set) return { pathError: { axis: i, message: `${axis.path} does not exist: ${set.error}` } };
     spec = set.value;
   }
-  const parsed = JobSpec.safeParse(spec);
+  const parsed = parseCell(request, spec);
   if (!parsed.success) {
     const issues: FieldError[] = [];
     for (const issue of parsed.error.issues) {

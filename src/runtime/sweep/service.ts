@@ -82,10 +82,6 @@ function visible(sweep: { owner: Owner }, owner: Owner): boolean {
   return owner === null || sweep.owner === owner;
 }
 
-function codeOf(err: unknown): string | undefined {
-  return (err as { code?: string } | null)?.code;
-}
-
 class Subscriber implements SweepSubscription {
   next: number;
   closed = false;
@@ -270,12 +266,12 @@ class SweepServiceImpl implements SweepService {
         this.finishCell(a, { ...this.store.cell(a.id, index)!, status: 'cancelled' });
         return;
       }
-      const code = codeOf(err);
-      if (code === 'GL_ERR_QUEUE_FULL' || code === 'GL_ERR_DRAINING') {
+      const draining = err instanceof errors.DRAINING;
+      if (draining || err instanceof errors.QUEUE_FULL) {
         // Offer the cell again later: when one of ours ends, or after a pause.
         a.retry.push(index);
         a.retry.sort((x, y) => x - y);
-        if (code === 'GL_ERR_DRAINING') return;
+        if (draining) return;
         a.blocked = true;
         if (a.retryTimer === null) {
           a.retryTimer = setTimeout(() => {
@@ -462,7 +458,7 @@ class SweepServiceImpl implements SweepService {
         .map((jobId) =>
           this.jobs.cancel(jobId, a.owner).catch((err) => {
             // An ended job reports itself through onJobEnd; anything else is worth a line in the log.
-            if (codeOf(err) !== 'GL_ERR_JOB_ENDED')
+            if (!(err instanceof errors.JOB_ENDED))
               this.log?.warn({ sweepId: id, jobId, err }, 'could not cancel cell');
           }),
         ),
