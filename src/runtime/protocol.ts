@@ -34,6 +34,8 @@ export function rowWidth(shape: RowShape): number {
 /** One job of a task. */
 export interface WorkerJob {
   spec: JobSpec;
+  /** The job's recorded kernels (types.ts EngineKernels). */
+  kernels: 'exact' | 'fma';
 }
 
 /**

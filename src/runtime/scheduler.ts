@@ -247,7 +247,7 @@ export class TaskScheduler {
     let failure: unknown = null;
     try {
       await this.pool.run(
-        { jobs: task.jobs.map((l) => ({ spec: l.job.spec })), port: port2, flags: task.flags },
+        { jobs: task.jobs.map((l) => ({ spec: l.job.spec, kernels: l.job.kernels })), port: port2, flags: task.flags },
         { transferList: [port2], signal: task.abort.signal },
       );
     } catch (error) {
