@@ -11,7 +11,7 @@
  *   npm run bench -- --keep-openblas-env  # NumPy/PyTorch with OPENBLAS_CORETYPE/L2_SIZE as set here
  *
  * Backends: `default` (what simulate uses), `ts`, `wasm` and `fma` (the opt-in WebAssembly kernels
- * with fused multiply-adds; this script enables relaxed SIMD for it, see src/engine/wasm/index.ts).
+ * with fused multiply-adds; on Node 20 this script enables relaxed SIMD for it, see src/engine/wasm/index.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -70,8 +70,9 @@ function defaultName(): string {
   return defaultBackend() === tsBackend ? 'ts' : 'wasm';
 }
 
-// Node 20 runs relaxed SIMD (the FMA kernels) only behind this flag, set before the first FMA module compiles.
-setFlagsFromString('--experimental-wasm-relaxed-simd');
+// Node 20 runs relaxed SIMD (the FMA kernels) only behind this flag, set before the first FMA module
+// compiles; Node 24 runs it by default and no longer knows the flag: set only where it is needed.
+if (!fmaAvailable()) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 function backendFor(name: string): Backend {
   if (name === 'ts') return tsBackend;

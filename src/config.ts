@@ -5,6 +5,7 @@
 
 import os from 'node:os';
 import { z } from 'zod';
+import { fmaAvailable } from './engine/wasm/index.js';
 import { type Deployment, parseDeployment } from './runtime/distributed/deployment.js';
 
 const MiB = 1024 * 1024;
@@ -57,6 +58,8 @@ export const EnvSchema = z.object({
   WS_PING_MS: num(integer(100).default(15_000)),
   WS_STALL_MS: num(integer(10).default(10_000)),
   WORKER_MAX_OLD_GEN_MB: num(integer(16).default(512)),
+  /** Kernels of the embedded runtime (docs/design.md, "Exact vs FMA kernels"); fma needs relaxed SIMD. */
+  ENGINE_KERNELS: str(z.enum(['exact', 'fma']).default('exact')),
   // Backend and role (src/runtime/distributed/deployment.ts checks them together, below).
   REDIS_URL: str(z.string().optional()),
   DATABASE_URL: str(z.string().optional()),
@@ -94,6 +97,8 @@ export interface AppConfig {
   /** How long a stream may wait for a reader to drain its full buffer before it is cut off. */
   wsStallMs: number;
   workerMaxOldGenMb: number;
+  /** Kernels new jobs run with: exact (same bits on every CPU, the default) or fma (embedded only). */
+  kernels: 'exact' | 'fma';
   /** Embedded, today always: the distributed backend is refused at start until it can run jobs. */
   deployment: Deployment;
 }
@@ -106,8 +111,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** What `loadConfig` asks of the runtime it runs on; tests inject another. */
+export interface RuntimeCapabilities {
+  /** Whether WebAssembly relaxed SIMD (the FMA kernels) runs here. */
+  fmaAvailable(): boolean;
+}
+
 /** Reads and validates the configuration from an environment (process.env by default). */
-export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  runtime: RuntimeCapabilities = { fmaAvailable },
+): AppConfig {
   const known = Object.fromEntries(Object.keys(EnvSchema.shape).map((k) => [k, env[k]]));
   const parsed = EnvSchema.safeParse(known);
   const problems = parsed.success
@@ -123,6 +137,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       message:
         'REDIS_URL and DATABASE_URL select the distributed backend, which this version cannot run yet ' +
         '(docs/scaling.md); unset both to run embedded',
+    });
+  }
+  if (parsed.success && parsed.data.ENGINE_KERNELS === 'fma' && !runtime.fmaAvailable()) {
+    problems.push({
+      variable: 'ENGINE_KERNELS',
+      message: 'fma needs WebAssembly relaxed SIMD, which this Node lacks (Node 24 has it); set exact or unset it',
     });
   }
   if (!parsed.success || !deployment.ok || problems.length) throw new ConfigError(problems);
@@ -150,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wsPingMs: e.WS_PING_MS,
     wsStallMs: e.WS_STALL_MS,
     workerMaxOldGenMb: e.WORKER_MAX_OLD_GEN_MB,
+    kernels: e.ENGINE_KERNELS,
     deployment: deployment.deployment,
   };
 }

@@ -34,7 +34,8 @@ export type ServicesConfig = Pick<
   | 'workerMaxOldGenMb'
   | 'storeMaxBytes'
   | 'keyQuotaBytes'
->;
+> &
+  Partial<Pick<AppConfig, 'kernels'>>;
 
 /** Builds and starts every service; resolves once unfinished jobs and sweeps from the last run are resumed. */
 export async function createServices(config: ServicesConfig, logger: Logger): Promise<Services> {
@@ -51,6 +52,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     maxJobs: config.maxJobs,
     workerMaxOldGenMb: config.workerMaxOldGenMb,
     storage: storageLimits(config),
+    kernels: config.kernels ?? 'exact',
     logger: logger.child({ component: 'runtime' }),
   });
   let sweeps: SweepService;

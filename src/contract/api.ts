@@ -43,6 +43,11 @@ export const Job = z
     summary: Summary.nullable(),
     error: z.string().nullable().describe('Why the job failed (status failed).'),
     lastSeq: z.int().min(-1).describe('seq of the last event emitted so far (−1 before the first).'),
+    kernels: z
+      .enum(['exact', 'fma'])
+      .describe(
+        'Kernels the job runs with, fixed at submission (ENGINE_KERNELS): exact gives the same bits on every CPU; fma fuses multiply-adds (within rounding of exact, not bit-identical).',
+      ),
     spec: JobSpecBody,
     links: JobLinks,
   })

@@ -38,6 +38,7 @@ export function toJob(record: JobRecord): Job {
     summary: record.summary,
     error: record.error,
     lastSeq: record.lastSeq,
+    kernels: record.kernels,
     spec: record.spec,
     links: {
       self,

@@ -9,7 +9,7 @@ import { checkSpec, estimateWork, type WorkEstimate } from '../engine/index.js';
 import { errors, type FieldError } from '../errors.js';
 import { newId } from './ids.js';
 import type { StoredJob } from './store/types.js';
-import type { Owner, SubmitOptions } from './types.js';
+import type { EngineKernels, Owner, SubmitOptions } from './types.js';
 
 export interface AdmissionLimits {
   /** Jobs waiting to start, sweep cells included; beyond it admission throws QUEUE_FULL. */
@@ -18,6 +18,8 @@ export interface AdmissionLimits {
   maxWorkFlops: number;
   /** Refuse specs whose estimated memory (engine `estimateWork().bytes`) is above this. */
   maxJobBytes: number;
+  /** The kernels admitted jobs run with (default exact; a distributed backend always uses exact). */
+  kernels?: EngineKernels;
 }
 
 export interface Admitted {
@@ -37,7 +39,7 @@ export class Admission {
   admit(spec: JobSpec, owner: Owner, options: SubmitOptions, queue: { waiting: number; admitting: number }): Admitted {
     const work = this.check(spec);
     if (queue.waiting + queue.admitting >= this.limits.maxQueue) throw new errors.QUEUE_FULL(queue.waiting);
-    return { job: newJob(spec, owner, options), work };
+    return { job: newJob(spec, owner, options, this.limits.kernels), work };
   }
 
   /** The spec's checks and budgets alone; returns the engine's estimate. */
@@ -62,7 +64,12 @@ export class Admission {
 }
 
 /** A new job's stored form: queued, nothing run yet. */
-export function newJob(spec: JobSpec, owner: Owner, options: SubmitOptions = {}): StoredJob {
+export function newJob(
+  spec: JobSpec,
+  owner: Owner,
+  options: SubmitOptions = {},
+  kernels: EngineKernels = 'exact',
+): StoredJob {
   return {
     id: newId(),
     name: spec.name ?? null,
@@ -77,6 +84,7 @@ export function newJob(spec: JobSpec, owner: Owner, options: SubmitOptions = {})
     summary: null,
     error: null,
     lastSeq: -1,
+    kernels,
   };
 }
 

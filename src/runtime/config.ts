@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { StorageLimits } from './storage.js';
+import type { EngineKernels } from './types.js';
 
 /** What the embedded runtime needs; the HTTP layer builds it from its env config. */
 export interface RuntimeConfig {
@@ -19,6 +20,11 @@ export interface RuntimeConfig {
   maxJobs: number | null;
   /** V8 old-generation limit of each worker thread; a job that needs more fails alone. */
   workerMaxOldGenMb: number;
+  /**
+   * Kernels of new jobs (default exact). `fma` needs relaxed SIMD: start refuses it otherwise. A job
+   * keeps the kernels it was submitted with, also when it runs again after a restart.
+   */
+  kernels?: EngineKernels;
   /**
    * Storage budget and per-key quota (runtime/storage.ts); undefined: the defaults for `dataDir`
    * (half its free space at start, at most 20 GiB; a quarter of that per key).

@@ -23,6 +23,7 @@ export function storedRecord(job: StoredJob): JobRecord {
     error: job.error,
     lastSeq: job.lastSeq,
     sweepId: job.sweepId,
+    kernels: job.kernels,
   };
 }
 

@@ -249,7 +249,9 @@ export class TaskScheduler {
       await this.pool.run(
         {
           jobs: task.jobs.map((l) =>
-            l.stopAfterStep === undefined ? { spec: l.job.spec } : { spec: l.job.spec, stopAfterStep: l.stopAfterStep },
+            l.stopAfterStep === undefined
+              ? { spec: l.job.spec, kernels: l.job.kernels }
+              : { spec: l.job.spec, kernels: l.job.kernels, stopAfterStep: l.stopAfterStep },
           ),
           port: port2,
           flags: task.flags,

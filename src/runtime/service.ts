@@ -16,6 +16,7 @@ import type { Piscina } from 'piscina';
 import type { EndStatus, JobStatus, Summary } from '../contract/events.js';
 import type { JobSpec } from '../contract/spec.js';
 import { estimateWork } from '../engine/index.js';
+import { fmaAvailable } from '../engine/wasm/index.js';
 import { errors } from '../errors.js';
 import { Admission } from './admission.js';
 import type { RuntimeConfig } from './config.js';
@@ -137,6 +138,8 @@ export class EmbeddedJobService implements JobService {
   /** Starts the service on `store`: resumes what a previous process left unfinished. */
   static async start(config: RuntimeConfig, store: JobStore): Promise<EmbeddedJobService> {
     if (!Number.isInteger(config.workers) || config.workers < 1) throw new RangeError('workers must be an integer ≥ 1');
+    if (config.kernels === 'fma' && !fmaAvailable())
+      throw new RangeError('kernels fma need WebAssembly relaxed SIMD, which this runtime lacks; use exact');
     const pool = createJobPool(config);
     try {
       const service = new EmbeddedJobService(config, store, pool);

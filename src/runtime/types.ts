@@ -8,6 +8,13 @@ import type { JobSpec } from '../contract/spec.js';
 import type { Series } from '../engine/types.js';
 import type { Trace } from './trace.js';
 
+/**
+ * Which build of the engine's WebAssembly kernels runs a job (docs/design.md, "Exact vs FMA kernels"):
+ * `exact` gives the same bits on every CPU; `fma` fuses multiply-adds (relaxed SIMD), faster on some
+ * CPUs and within rounding of exact, but not bit-identical to it nor across CPUs.
+ */
+export type EngineKernels = 'exact' | 'fma';
+
 /** Who owns a job: the API key's id when API keys are configured, else null (everyone). */
 export type Owner = string | null;
 
@@ -29,6 +36,8 @@ export interface JobRecord {
   lastSeq: number;
   /** Set when the job is one cell of a sweep. */
   sweepId?: string | null;
+  /** The kernels the job runs (and, once ended, ran) with: fixed when it is submitted. */
+  kernels: EngineKernels;
   /**
    * Only in the record end listeners get, for a job submitted with `keep: 'summary'`: the compact
    * trace of its run (trace.ts), since its series is not stored.

@@ -12,6 +12,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Summary } from '../contract/events.js';
 import { simulate } from '../engine/index.js';
 import type { Series } from '../engine/types.js';
+import { createWasmBackend } from '../engine/wasm/index.js';
 import {
   CLAIMED,
   type RowShape,
@@ -139,20 +140,26 @@ export function runJob(job: WorkerJob, j: number, port: MessagePort, flags: Int3
     if (n * bytesPerRecord >= BATCH_BYTES || performance.now() - firstPendingAt >= FLUSH_MS) flush();
   };
 
-  const output = simulate(spec, {
-    onRecord,
-    // The step event of the non-finite step must reach the main thread before the nonfinite event.
-    onNonFinite(info) {
-      flush();
-      port.postMessage({ t: 'nonfinite', j, info } satisfies WorkerMessage);
+  // The job's recorded kernels; the FMA build throws where this runtime lacks relaxed SIMD (the job fails alone).
+  const backend = job.kernels === 'fma' ? createWasmBackend({ fma: true }) : undefined;
+  const output = simulate(
+    spec,
+    {
+      onRecord,
+      // The step event of the non-finite step must reach the main thread before the nonfinite event.
+      onNonFinite(info) {
+        flush();
+        port.postMessage({ t: 'nonfinite', j, info } satisfies WorkerMessage);
+      },
+      // The engine asks once per step before its last (never on the last nor after a stop for a
+      // non-finite value), so the count of calls is the step just computed.
+      shouldStop:
+        job.stopAfterStep === undefined
+          ? () => Atomics.load(flags, stopSlot(j)) === STOP
+          : () => ++asked >= (job.stopAfterStep as number) || Atomics.load(flags, stopSlot(j)) === STOP,
     },
-    // The engine asks once per step before its last (never on the last nor after a stop for a
-    // non-finite value), so the count of calls is the step just computed.
-    shouldStop:
-      job.stopAfterStep === undefined
-        ? () => Atomics.load(flags, stopSlot(j)) === STOP
-        : () => ++asked >= (job.stopAfterStep as number) || Atomics.load(flags, stopSlot(j)) === STOP,
-  });
+    backend === undefined ? {} : { backend },
+  );
   flush();
   return { status: output.status, summary: output.summary };
 }

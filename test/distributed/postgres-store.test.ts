@@ -34,6 +34,7 @@ function endedJob(endedAt: string): StoredJob {
     summary: null,
     error: null,
     lastSeq: 0,
+    kernels: 'exact',
   };
 }
 

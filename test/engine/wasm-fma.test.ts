@@ -14,8 +14,9 @@ import { tanh } from '../../src/engine/math.js';
 import { createWasmBackend, fmaAvailable } from '../../src/engine/wasm/index.js';
 import { uniforms as rng } from './helpers.js';
 
-// Node 20 accepts relaxed SIMD only behind this flag (process-wide; it changes nothing else).
-setFlagsFromString('--experimental-wasm-relaxed-simd');
+// Node 20 accepts relaxed SIMD only behind this flag (process-wide; it changes nothing else). Node 24
+// runs it by default and no longer knows the flag (setting it prints an error): set it only if needed.
+if (!fmaAvailable()) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const bits = (x: Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 const ulp = (x: number) => {

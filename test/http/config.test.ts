@@ -76,6 +76,39 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads ENGINE_KERNELS: exact by default, fma where the runtime runs relaxed SIMD', () => {
+    const has = { fmaAvailable: () => true };
+    expect(loadConfig({}, has).kernels).toBe('exact');
+    expect(loadConfig({ ENGINE_KERNELS: '' }, has).kernels).toBe('exact');
+    expect(loadConfig({ ENGINE_KERNELS: 'exact' }, has).kernels).toBe('exact');
+    expect(loadConfig({ ENGINE_KERNELS: 'fma' }, has).kernels).toBe('fma');
+  });
+
+  it.each([
+    ['fma on a runtime without relaxed SIMD', 'fma', /relaxed SIMD/],
+    ['an unknown value', 'fast', /exact|fma/],
+  ])('refuses ENGINE_KERNELS: %s, naming the setting', (_, value, why) => {
+    let checked = 0;
+    const lacks = {
+      fmaAvailable: () => {
+        checked++;
+        return false;
+      },
+    };
+    expect(() => loadConfig({ ENGINE_KERNELS: value }, lacks)).toThrow(ConfigError);
+    try {
+      loadConfig({ ENGINE_KERNELS: value }, lacks);
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual([
+        { variable: 'ENGINE_KERNELS', message: expect.stringMatching(why) },
+      ]);
+      expect((err as Error).message).toContain('ENGINE_KERNELS');
+    }
+    // Exact never asks: it runs everywhere.
+    expect(loadConfig({ ENGINE_KERNELS: 'exact' }, lacks).kernels).toBe('exact');
+    expect(checked).toBe(value === 'fma' ? 2 : 0);
+  });
+
   it.each([
     [{ REDIS_URL: 'redis://127.0.0.1:6379' }, 'DATABASE_URL', /DATABASE_URL is not/],
     [{ DATABASE_URL: 'postgres://postgres@127.0.0.1/test' }, 'REDIS_URL', /REDIS_URL is not/],

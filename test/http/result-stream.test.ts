@@ -135,6 +135,7 @@ async function storeLargeResult(dir: string, records: number, layers: number): P
     summary: null,
     error: null,
     lastSeq: records,
+    kernels: 'exact' as const,
   };
   await store.insert({ ...job, status: 'queued', endedAt: null, step: 0, lastSeq: -1 });
   await store.finish(job, {

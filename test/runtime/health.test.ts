@@ -42,7 +42,7 @@ describe('stats, readiness and schema', () => {
     const store = new SqliteJobStore(dataDir);
     await store.close();
     const db = new Database(join(dataDir, DB_FILE));
-    expect(db.pragma('user_version', { simple: true })).toBe(2); // 2: results carry a CRC (store/integrity.ts)
+    expect(db.pragma('user_version', { simple: true })).toBe(3); // 2: results carry a CRC (store/integrity.ts); 3: jobs their kernels
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.pragma('user_version = 99');
     db.close();

@@ -40,6 +40,7 @@ async function endedJob(store: MemoryJobStore, records: number): Promise<string>
     summary: null,
     error: null,
     lastSeq: records,
+    kernels: 'exact' as const,
   };
   await store.insert({ ...job, status: 'queued', endedAt: null, step: 0, lastSeq: -1 });
   await store.finish(job, {

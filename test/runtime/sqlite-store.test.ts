@@ -36,6 +36,7 @@ function ended(): { job: StoredJob; result: StoredResult } {
     summary: null,
     error: null,
     lastSeq: records,
+    kernels: 'exact',
   };
   const result: StoredResult = {
     series: {
@@ -87,6 +88,24 @@ it('closes once however often close is called, with writes issued just before co
   const again = new SqliteJobStore(dir);
   expect((await again.get(job.id))?.id).toBe(job.id);
   await again.close();
+});
+
+it('migrates a database from before the kernels column: its jobs read back as exact', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-sqlite-'));
+  dirs.push(dir);
+  const store = new SqliteJobStore(dir);
+  const { job } = ended();
+  await store.insert({ ...job, status: 'queued', endedAt: null, kernels: 'fma' });
+  await store.close();
+  // Back to schema version 2, the layout every job had before kernels were recorded.
+  const db = new Database(join(dir, DB_FILE));
+  db.exec('ALTER TABLE jobs DROP COLUMN kernels');
+  db.pragma('user_version = 2');
+  db.close();
+  const again = new SqliteJobStore(dir);
+  expect(await again.get(job.id)).toMatchObject({ id: job.id, status: 'queued', kernels: 'exact' });
+  await again.close();
+  expect(new Database(join(dir, DB_FILE), { readonly: true }).pragma('user_version', { simple: true })).toBe(3);
 });
 
 it('drops a start still waiting to commit when the job ends first; the end row carries it', async () => {

@@ -604,6 +604,11 @@ export interface components {
             error: string | null;
             /** @description seq of the last event emitted so far (−1 before the first). */
             lastSeq: number;
+            /**
+             * @description Kernels the job runs with, fixed at submission (ENGINE_KERNELS): exact gives the same bits on every CPU; fma fuses multiply-adds (within rounding of exact, not bit-identical).
+             * @enum {string}
+             */
+            kernels: "exact" | "fma";
             spec: components["schemas"]["JobSpec"];
             links: components["schemas"]["JobLinks"];
         };

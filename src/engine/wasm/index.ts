@@ -276,7 +276,9 @@ export interface WasmBackendOptions {
  */
 export function createWasmBackend(options: WasmBackendOptions = {}): Backend & { kernels: WasmKernels } {
   if (options.fma && !fmaAvailable())
-    throw new Error('FMA kernels need relaxed SIMD: run Node with --experimental-wasm-relaxed-simd');
+    throw new Error(
+      'FMA kernels need WebAssembly relaxed SIMD, which this runtime lacks (Node 24 has it; Node 20 needs --experimental-wasm-relaxed-simd)',
+    );
   const shared = options.minWork === undefined || options.minWork === WASM_MIN_WORK;
   if (options.fma) {
     return shared

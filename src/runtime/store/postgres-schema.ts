@@ -68,6 +68,9 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (sweep_id, idx)
    );
    CREATE UNIQUE INDEX sweep_cells_seq ON sweep_cells (sweep_id, seq) WHERE seq IS NOT NULL;`,
+  // 3: the kernels a job runs with (docs/design.md, "Exact vs FMA kernels"). The distributed backend
+  // always runs exact; the column keeps the store contract the embedded stores share.
+  `ALTER TABLE jobs ADD COLUMN kernels TEXT NOT NULL DEFAULT 'exact' CHECK (kernels IN ('exact', 'fma'));`,
 ];
 
 /** A schema name safe to splice into SQL: PostgreSQL's unquoted identifier syntax, lower case. */

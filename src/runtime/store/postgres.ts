@@ -42,6 +42,7 @@ interface JobRow {
   summary: unknown;
   error: string | null;
   last_seq: number;
+  kernels: string;
 }
 
 interface ResultRow {
@@ -81,8 +82,8 @@ export class PostgresJobStore implements JobStore {
     const r = toRow(job);
     return this.write(job.id, () =>
       this.pool.query(
-        `INSERT INTO jobs (id, name, status, owner, sweep_id, spec, created_at, started_at, ended_at, step, summary, error, last_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        `INSERT INTO jobs (id, name, status, owner, sweep_id, spec, created_at, started_at, ended_at, step, summary, error, last_seq, kernels)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
         [
           r.id,
           r.name,
@@ -97,6 +98,7 @@ export class PostgresJobStore implements JobStore {
           r.summary,
           r.error,
           r.last_seq,
+          r.kernels,
         ],
       ),
     );
@@ -295,6 +297,7 @@ function toRow(job: StoredJob) {
     summary: job.summary ? JSON.stringify(job.summary) : null,
     error: job.error,
     last_seq: job.lastSeq,
+    kernels: job.kernels,
   };
 }
 
@@ -315,6 +318,7 @@ function fromRow(row: JobRow): StoredJob {
     summary: (row.summary ?? null) as StoredJob['summary'],
     error: row.error,
     lastSeq: row.last_seq,
+    kernels: row.kernels === 'fma' ? 'fma' : 'exact',
   };
 }
 

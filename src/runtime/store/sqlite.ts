@@ -74,6 +74,8 @@ const MIGRATIONS: readonly string[] = [
    ) STRICT;`,
   // CRC-32 of a result (integrity.ts), verified on every read; NULL on results stored before it.
   'ALTER TABLE results ADD COLUMN crc INTEGER;',
+  // The kernels a job runs with (docs/design.md, "Exact vs FMA kernels"); every job before was exact.
+  `ALTER TABLE jobs ADD COLUMN kernels TEXT NOT NULL DEFAULT 'exact';`,
 ];
 
 /** What this build reads; an existing file lacking any of it is refused (integrity.ts). */
@@ -110,6 +112,7 @@ interface JobRow {
   summary: string | null;
   error: string | null;
   last_seq: number;
+  kernels: string;
 }
 
 interface ResultRow {
@@ -226,8 +229,8 @@ export class SqliteJobStore implements JobStore {
     this.checkpointer.unref();
     this.stmt = {
       insert: db.prepare(
-        `INSERT INTO jobs (id, name, status, owner, sweep_id, spec, created_at, started_at, ended_at, step, summary, error, last_seq)
-         VALUES (@id, @name, @status, @owner, @sweep_id, @spec, @created_at, @started_at, @ended_at, @step, @summary, @error, @last_seq)`,
+        `INSERT INTO jobs (id, name, status, owner, sweep_id, spec, created_at, started_at, ended_at, step, summary, error, last_seq, kernels)
+         VALUES (@id, @name, @status, @owner, @sweep_id, @spec, @created_at, @started_at, @ended_at, @step, @summary, @error, @last_seq, @kernels)`,
       ),
       setRunning: db.prepare(
         `UPDATE jobs SET status = @status, started_at = @started_at WHERE id = @id AND status IN ('queued', 'running')`,
@@ -519,6 +522,7 @@ function toRow(job: StoredJob): JobRow {
     summary: job.summary ? JSON.stringify(job.summary) : null,
     error: job.error,
     last_seq: job.lastSeq,
+    kernels: job.kernels,
   };
 }
 
@@ -537,6 +541,7 @@ function fromRow(row: JobRow): StoredJob {
     summary: row.summary ? JSON.parse(row.summary) : null,
     error: row.error,
     lastSeq: row.last_seq,
+    kernels: row.kernels === 'fma' ? 'fma' : 'exact',
   };
 }
 

@@ -7,7 +7,7 @@ import type { DoneEvent, JobStatus, Summary } from '../../contract/events.js';
 import type { JobSpec } from '../../contract/spec.js';
 import type { NonFiniteMark } from '../event-log.js';
 import type { SeriesBlob } from '../telemetry.js';
-import type { Owner } from '../types.js';
+import type { EngineKernels, Owner } from '../types.js';
 
 /** A job as stored: everything in JobRecord except what only a live run knows. */
 export interface StoredJob {
@@ -26,6 +26,8 @@ export interface StoredJob {
   error: string | null;
   /** seq of the done event for ended jobs, −1 otherwise. */
   lastSeq: number;
+  /** The kernels it runs with, chosen at submission and kept across restarts. */
+  kernels: EngineKernels;
 }
 
 /** What an ended job leaves behind besides its row. */
