@@ -129,6 +129,27 @@ const quickSpec = {
   network: { kind: 'linear', depth: 3, width: 2, init: { scheme: 'scaled-identity', gain: 1.1 } },
   training: { steps: 20 },
 };
+const STORE_MAX_BYTES = 100_000_000;
+const KEY_QUOTA_BYTES = 250_000_000;
+/** Its series may take ≈ 146 MB (estimateWork().seriesBytes): over the store's budget, inside the key's quota. */
+const overBudgetSpec = {
+  name: 'conformance: over the storage budget',
+  network: { kind: 'linear', depth: 10, width: 1 },
+  training: { steps: 400_000, batchSize: 1 },
+};
+/** Its series may take ≈ 258 MB (under the per-job memory limit): over the key's quota, which is checked first. */
+const overQuotaSpec = {
+  name: 'conformance: over the key quota',
+  network: {
+    kind: 'rnn',
+    hidden: 1,
+    seqLength: 2000,
+    activation: 'identity',
+    init: { scheme: 'scaled-identity', gain: 1 },
+  },
+  training: { steps: 16_000, batchSize: 1, learningRate: 1e-9 },
+  record: { hiddenGradNorms: true },
+};
 /** Long enough to stay running while the rest of the run happens (it is cancelled or drained). */
 const longSpec = {
   name: 'conformance long',
@@ -190,6 +211,9 @@ describe('openapi.yaml, checked by Prism against the real server', () => {
       RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),
       BODY_LIMIT: String(BODY_LIMIT),
       SHUTDOWN_GRACE_S: '60',
+      // Room for everything below, but not for the two outsized specs that exercise 507 and 429.
+      STORE_MAX_BYTES: String(STORE_MAX_BYTES),
+      KEY_QUOTA_BYTES: String(KEY_QUOTA_BYTES),
     });
     const started = Date.now();
     [strict, lax] = await Promise.all([
@@ -285,6 +309,10 @@ describe('openapi.yaml, checked by Prism against the real server', () => {
     const DS = 'DELETE /v1/sweeps/{id}';
     await call({ op: DS, url: `/v1/sweeps/${waitingId}`, method: 'DELETE' }, 200);
     await call({ op: DS, url: `/v1/sweeps/${waitingId}`, method: 'DELETE' }, 409, 'GL_ERR_SWEEP_ENDED');
+
+    // Storage: the key's quota, then the store's budget; nothing is written for either.
+    await call({ op: J, url: '/v1/jobs', method: 'POST', body: overQuotaSpec }, 429, 'GL_ERR_QUOTA_EXCEEDED');
+    await call({ op: J, url: '/v1/jobs', method: 'POST', body: overBudgetSpec }, 507, 'GL_ERR_STORAGE_FULL');
 
     // Job spec failures.
     await bodyFailures(J, '/v1/jobs');
