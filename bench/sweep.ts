@@ -5,13 +5,14 @@
  *
  *   npm run bench:sweep                 # the full 10,000 cells
  *   npm run bench:sweep -- --cells 2000 # a smaller grid (fewer gains), same shape otherwise
+ *   npm run bench:sweep -- --series     # cells keep their full series (the old behaviour)
  *   npm run bench:sweep -- --figures    # the classic presets' grids as markdown tables (docs/sweeps.md)
  *
  * The server runs in a child process (this file with --serve) so its RSS is its own. Then the floor:
  * the same cells through a bare piscina pool, nothing stored, streamed or logged.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,7 @@ function grid(cells: number): SweepRequestInput {
       data: { kind: 'synthetic', samples: 64 },
       training: { steps: STEPS, batchSize: 32, learningRate: 0.01 },
     },
+    ...(process.argv.includes('--series') ? { keep: 'series' as const } : {}),
     axes: [
       { path: 'network.init.gain', values: gains },
       { path: 'network.depth', values: depths },
@@ -165,6 +167,8 @@ async function main(): Promise<void> {
     const rows = csv.trimEnd().split('\n').length - 1;
     server.stop();
     const maxRss = await server.maxRss;
+    // The store once the server has closed (WAL checkpointed): every file in DATA_DIR.
+    const storeBytes = readdirSync(dataDir).reduce((n, f) => n + statSync(join(dataDir, f)).size, 0);
     // Right after, on the same machine state: the floor, every cell through a bare pool.
     const floorRate = await floor(request, total);
     const endToEnd = seen / seconds;
@@ -189,6 +193,9 @@ async function main(): Promise<void> {
     console.log(
       `| server RSS: start / 25% / 50% / 75% / end / peak | ${mib(rssAtStart)} / ${mib(q(0.25))} / ${mib(q(0.5))} / ${mib(q(0.75))} / ${mib(q(1))} / ${mib(maxRss)} MiB |`,
     );
+    console.log(
+      `| store (DATA_DIR after close) | ${(storeBytes / 1e6).toFixed(1)} MB, ${(storeBytes / total).toFixed(0)} bytes per cell (keep: ${request.keep}) |`,
+    );
     const heaps = server.heap;
     console.log(
       `| server JS heap after GC: first / median / last sample | ${mib(heaps[0] ?? 0)} / ${mib(heaps[Math.floor(heaps.length / 2)] ?? 0)} / ${mib(heaps.at(-1) ?? 0)} MiB |`,
@@ -206,6 +213,8 @@ async function main(): Promise<void> {
         floorCellsPerSec: floorRate,
         floorRatio: floorRate / reference,
         peakRssBytes: maxRss,
+        keep: request.keep,
+        storeBytes,
         rssSamplesMiB: [rssAtStart, q(0.25), q(0.5), q(0.75), q(1)].map((b) => Math.round(b / 2 ** 20)),
         heapAfterGcMiB: [heaps[0] ?? 0, heaps.at(-1) ?? 0].map((b) => Math.round(b / 2 ** 20)),
       }),

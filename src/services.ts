@@ -61,6 +61,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
       jobs,
       dataDir: config.dataDir,
       logger: logger.child({ component: 'sweeps' }),
+      ttlMs: config.jobTtlMs,
     });
   } catch (err) {
     await jobs.close({ graceMs: 0 });

@@ -137,7 +137,8 @@ def sweep(client):
     grid = client.sweep(id=started.id).frame  # a column per axis, then the cell's fields
     if len(grid["index"]) != cells:
         raise SystemExit(f"error: the sweep has {len(grid['index'])} cells but the stream had {cells} cell events")
-    gain, depth, mitigations = "network.init.gain", "network.depth", "mitigations"
+    # The mitigations axis has labels: its values are in "mitigations", its labels in "mitigations.label".
+    gain, depth, mitigations = "network.init.gain", "network.depth", "mitigations.label"
     gains = sorted(set(grid[gain]))
     depths = sorted(set(grid[depth]))
     for label in dict.fromkeys(grid[mitigations]):

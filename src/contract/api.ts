@@ -65,6 +65,16 @@ export const JobPage = z
 export const ListJobsQuery = z
   .object({
     status: JobStatus.optional(),
+    sweep: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Only the cells of this sweep (sweep cells are otherwise left out unless `cells=include`).'),
+    cells: z
+      .enum(['exclude', 'include'])
+      .default('exclude')
+      .describe('Whether sweep cells are listed beside the jobs submitted on their own (default: not).'),
     cursor: z.string().min(1).max(512).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })

@@ -52,6 +52,12 @@ export const SweepRequest = z
     name: wellFormed(z.string().max(SWEEP_LIMITS.nameLength)).optional(),
     base: JobSpec.describe('The base job spec every cell starts from (its seed is every cell’s seed).'),
     axes: z.array(SweepAxis).min(1).max(SWEEP_LIMITS.axes),
+    keep: z
+      .enum(['summary', 'series'])
+      .default('summary')
+      .describe(
+        'What each cell stores. summary (default): its summary and a compact trace; its full series is recomputed (exactly: the engine is deterministic) when GET /v1/jobs/{cellId}/result or its event stream asks for it. series: every cell stores its full series, as a job does.',
+      ),
   })
   .strict()
   .meta({ id: 'SweepRequest' });
@@ -75,6 +81,18 @@ export const CellPrediction = z
   .meta({ id: 'SweepCellPrediction' });
 export type CellPrediction = z.output<typeof CellPrediction>;
 
+export const CellTrace = z
+  .object({
+    steps: z.array(z.int()),
+    loss: z.array(Num),
+    gradNorm: z.array(Num),
+  })
+  .describe(
+    'At most 64 recorded steps of loss and global gradient norm, evenly spaced, always including the first, the last and the first non-finite step (for small multiples). Present on cells kept as summaries.',
+  )
+  .meta({ id: 'SweepCellTrace' });
+export type CellTrace = z.output<typeof CellTrace>;
+
 export const SweepCell = z
   .object({
     index: z.int().nonnegative().describe('Row-major index: the last axis varies fastest.'),
@@ -89,6 +107,7 @@ export const SweepCell = z
     layerGradRatio: Num.nullable(),
     backwardGain: Num.nullable(),
     predicted: CellPrediction,
+    trace: CellTrace.nullable(),
   })
   .meta({ id: 'SweepCell' });
 export type SweepCell = z.output<typeof SweepCell>;
@@ -132,6 +151,7 @@ export const Sweep = z
     seed: z.int().describe('The base seed, shared by every cell (common random numbers).'),
     base: JobSpec,
     axes: z.array(SweepAxis),
+    keep: z.enum(['summary', 'series']).describe('What each cell stores (see SweepRequest.keep).'),
     shape: z.array(z.int()).describe('Number of values per axis; cells are laid out row-major.'),
     theory: z.array(TheoryLine).describe('Boundaries the theory predicts on the axes (e.g. the χ₁ = 1 line).'),
     progress: SweepProgress,

@@ -52,18 +52,27 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => {
         tags: ['jobs'],
         operationId: 'listJobs',
         summary: 'List jobs, newest first',
-        description: 'Cursor pagination: pass `nextCursor` back as `cursor`. Filter by `status`.',
+        description:
+          'Cursor pagination: pass `nextCursor` back as `cursor`. Filter by `status`. Sweep cells are not listed unless asked for: `sweep=<id>` lists one sweep’s cells, `cells=include` lists every job.',
         querystring: ListJobsQuery,
         response: { 200: JobPage, ...problems(errors.VALIDATION) },
       },
     },
     async (request) => {
-      const { status, cursor, limit } = request.query;
-      const page = await service.list({ owner: request.owner, status, cursor, limit });
+      const { status, cursor, limit, sweep, cells } = request.query;
+      const page = await service.list({
+        owner: request.owner,
+        status,
+        cursor,
+        limit,
+        ...(sweep !== undefined ? { sweepId: sweep } : { singles: cells === 'exclude' }),
+      });
       let next: string | null = null;
       if (page.nextCursor !== null) {
         const qs = new URLSearchParams({ cursor: page.nextCursor, limit: String(limit) });
         if (status) qs.set('status', status);
+        if (sweep !== undefined) qs.set('sweep', sweep);
+        else if (cells === 'include') qs.set('cells', 'include');
         next = `/v1/jobs?${qs.toString()}`;
       }
       return { items: page.items.map(toJob), nextCursor: page.nextCursor, links: { next } };

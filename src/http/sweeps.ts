@@ -114,7 +114,7 @@ export const sweepRoutes: FastifyPluginAsync<V1Options> = async (base, opts) => 
         tags: ['jobs'],
         summary: 'A sweep: status, progress, theory lines and the grid (`?format=csv` for pandas)',
         description:
-          'The CSV has one row per cell: a column per axis (named by its path), then index, jobId, status, outcome, firstNonFiniteStep, firstLoss, finalLoss, maxGradNorm, layerGradRatio, backwardGain and the predictions. Non-finite values are "NaN", "Infinity", "-Infinity"; missing values are empty.',
+          'The CSV has one row per cell: a column per axis (named by its path, holding the value the field takes), and `<path>.label` beside it for an axis with labels, then index, jobId, status, outcome, firstNonFiniteStep, firstLoss, finalLoss, maxGradNorm, layerGradRatio, backwardGain and the predictions. Non-finite values are "NaN", "Infinity", "-Infinity"; missing values are empty.',
         params: SweepParams,
         querystring: SweepQuery,
         response: {

@@ -12,6 +12,8 @@ import type { StatusCounts, StopReason } from './lifecycle.js';
 import type { EndedLogCache } from './log-cache.js';
 import { storedRecord } from './records.js';
 import type { JobStore, StoredJob } from './store/types.js';
+import { Telemetry } from './telemetry.js';
+import { compactTrace } from './trace.js';
 import type { JobRecord } from './types.js';
 
 /** What a worker reports when a started job's run is over. */
@@ -83,6 +85,7 @@ export class Finalizer {
     status: EndStatus,
     summary: Summary | null,
     error: string | null,
+    keep: 'series' | 'summary' = 'series',
   ): Promise<void> {
     const { store, counts, endedLogs } = this.deps;
     const done: DoneEvent = {
@@ -99,11 +102,14 @@ export class Finalizer {
     job.summary = summary;
     job.error = error;
     job.lastSeq = done.seq;
-    const blob = log.telemetry.toBlob();
+    // A summary-only end stores no series (an empty one): reads recompute it on demand (recompute.ts).
+    const summaryOnly = keep === 'summary' && summary !== null;
+    const trace = summaryOnly ? compactTrace(log.telemetry, log.nonFinite) : null;
+    const blob = summaryOnly ? Telemetry.empty().toBlob() : log.telemetry.toBlob();
     try {
       await store.finish(job, { series: blob, nonFinite: log.nonFinite, done });
       this.deps.stored?.(job, blob.steps.byteLength + blob.values.byteLength + blob.hidden.byteLength);
-      endedLogs.put(job.id, new JobLog(log.telemetry, log.nonFinite, done));
+      if (!summaryOnly) endedLogs.put(job.id, new JobLog(log.telemetry, log.nonFinite, done));
     } catch (err) {
       this.deps.stored?.(job, null);
       logger.error({ err }, 'could not store the end of a job');
@@ -117,7 +123,7 @@ export class Finalizer {
     // A sweep's cells end by the thousand: the sweep logs its own start and end at info, its cells at debug.
     const level = job.sweepId === null || status === 'failed' ? 'info' : 'debug';
     logger[level]({ status, outcome: summary?.outcome, error }, 'job ended');
-    const record = storedRecord(job);
+    const record: JobRecord = summaryOnly ? { ...storedRecord(job), trace } : storedRecord(job);
     for (const listener of this.listeners) {
       try {
         listener(record);

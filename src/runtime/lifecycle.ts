@@ -63,6 +63,15 @@ export interface LiveJob<Task = unknown> {
   /** Settles when a dispatched job has been finalized or has come back to the queue. */
   settled: Promise<void> | null;
   settle: (() => void) | null;
+  /** 'summary': the end stores the summary and a compact trace, not the series (SubmitOptions.keep). */
+  keep?: 'series' | 'summary';
+  /** Stop after this many steps (a recomputation of a run that was stopped there, recompute.ts). */
+  stopAfterStep?: number;
+  /**
+   * Set on a recomputation: the run only rebuilds an ended job's series, so its start and end go to
+   * these hooks instead of the store (recompute.ts).
+   */
+  recompute?: { started(): void; over(outcome: import('./finalization.js').RunOutcome): void };
 }
 
 export class IllegalTransition extends Error {

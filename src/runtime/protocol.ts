@@ -36,6 +36,11 @@ export interface WorkerJob {
   spec: JobSpec;
   /** The job's recorded kernels (types.ts EngineKernels). */
   kernels: 'exact' | 'fma';
+  /**
+   * Stop after this many steps, as a stop request would have (a recomputed series of a job that
+   * was cancelled while it ran, recompute.ts); absent: run to the end.
+   */
+  stopAfterStep?: number;
 }
 
 /**

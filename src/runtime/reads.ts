@@ -1,12 +1,14 @@
 /**
  * Reads: a job, a page of jobs, a result, a subscription, from the live set while this process
- * holds the job and from the store (through a cache of ended logs) once it has ended.
+ * holds the job and from the store (through a cache of ended logs) once it has ended; an ended
+ * job whose series is not stored gets it recomputed (recompute.ts).
  */
 import { JobLog } from './event-log.js';
 import type { LiveJob } from './lifecycle.js';
 import type { EndedLogCache } from './log-cache.js';
+import { seriesAbsent } from './recompute.js';
 import { liveRecord, storedRecord, visible } from './records.js';
-import type { JobStore } from './store/types.js';
+import type { JobStore, StoredJob, StoredResult } from './store/types.js';
 import { Telemetry } from './telemetry.js';
 import type { JobRecord, JobResult, ListQuery, Owner, Page, SubscribeOptions, Subscription } from './types.js';
 
@@ -15,6 +17,8 @@ export class JobReads {
     private readonly live: ReadonlyMap<string, LiveJob>,
     private readonly store: JobStore,
     private readonly endedLogs: EndedLogCache,
+    /** Rebuilds the series of an ended job whose series is not stored (recompute.ts); absent: served empty. */
+    private readonly recompute?: (job: StoredJob, stored: StoredResult) => Promise<JobLog>,
   ) {}
 
   async get(id: string, owner: Owner): Promise<JobRecord | null> {
@@ -30,6 +34,7 @@ export class JobReads {
       owner: query.owner,
       status: query.status,
       sweepId: query.sweepId,
+      singles: query.singles,
       before: query.cursor,
       limit: limit + 1,
     });
@@ -50,7 +55,7 @@ export class JobReads {
     }
     const job = await this.store.get(id);
     if (!job || !visible(job, owner)) return null;
-    const log = await this.endedLog(id);
+    const log = await this.endedLog(job);
     const telemetry = log ? log.telemetry : Telemetry.empty();
     return { job: storedRecord(job), series: telemetry.view(), summary: job.summary };
   }
@@ -63,7 +68,7 @@ export class JobReads {
     // The job may have ended and left the live set while the store was read.
     const again = this.live.get(id);
     if (again) return again.log.subscribe(options);
-    const log = await this.endedLog(id);
+    const log = await this.endedLog(job);
     if (!log) {
       // Unfinished but not live: only after close(); the events are gone with the process.
       queueMicrotask(() => options.onEnd?.());
@@ -86,20 +91,23 @@ export class JobReads {
   private readonly decoding = new Map<string, Promise<JobLog | null>>();
 
   /** An ended job's log, from the cache, from another reader, or decoded from the store; null when it has none. */
-  private async endedLog(id: string): Promise<JobLog | null> {
+  private async endedLog(job: StoredJob): Promise<JobLog | null> {
+    const { id } = job;
     const cached = this.endedLogs.get(id) ?? this.held.get(id)?.deref();
     if (cached) return cached;
     let decoding = this.decoding.get(id);
     if (!decoding) {
-      decoding = this.decode(id).finally(() => this.decoding.delete(id));
+      decoding = this.decode(job).finally(() => this.decoding.delete(id));
       this.decoding.set(id, decoding);
     }
     return decoding;
   }
 
-  private async decode(id: string): Promise<JobLog | null> {
+  private async decode(job: StoredJob): Promise<JobLog | null> {
+    const { id } = job;
     const stored = await this.store.getResult(id);
     if (!stored) return null;
+    if (this.recompute && seriesAbsent(job, stored)) return this.recompute(job, stored);
     const log = new JobLog(Telemetry.fromBlob(stored.series), stored.nonFinite, stored.done);
     this.endedLogs.put(id, log);
     this.held.set(id, new WeakRef(log));

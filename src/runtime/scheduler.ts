@@ -247,7 +247,15 @@ export class TaskScheduler {
     let failure: unknown = null;
     try {
       await this.pool.run(
-        { jobs: task.jobs.map((l) => ({ spec: l.job.spec, kernels: l.job.kernels })), port: port2, flags: task.flags },
+        {
+          jobs: task.jobs.map((l) =>
+            l.stopAfterStep === undefined
+              ? { spec: l.job.spec, kernels: l.job.kernels }
+              : { spec: l.job.spec, kernels: l.job.kernels, stopAfterStep: l.stopAfterStep },
+          ),
+          port: port2,
+          flags: task.flags,
+        },
         { transferList: [port2], signal: task.abort.signal },
       );
     } catch (error) {

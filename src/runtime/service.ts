@@ -28,6 +28,7 @@ import { createJobPool } from './pool.js';
 import type { WorkerResult, WorkerTask } from './protocol.js';
 import { laneKey } from './queue.js';
 import { JobReads } from './reads.js';
+import { SeriesRecomputer } from './recompute.js';
 import { liveRecord, visible } from './records.js';
 import { Retention } from './retention.js';
 import { type ScheduledJob, type SchedulerHost, TaskScheduler } from './scheduler.js';
@@ -62,6 +63,7 @@ export class EmbeddedJobService implements JobService {
   private readonly finalizer: Finalizer;
   private readonly retention: Retention;
   private readonly reads: JobReads;
+  private readonly recomputer: SeriesRecomputer;
   private readonly log: Logger;
   private phase: Phase = 'open';
   /** Jobs admitted whose store write is under way: they count against maxQueue. */
@@ -88,7 +90,10 @@ export class EmbeddedJobService implements JobService {
       {
         started: (live) => this.started(live),
         runOver: (live, outcome) => this.runOver(live, outcome),
-        cancelledBeforeStart: (live) => this.end(live, 'cancelled', null, null),
+        cancelledBeforeStart: (live) =>
+          live.recompute
+            ? Promise.resolve(live.recompute.over({ ok: false, error: new errors.DRAINING() }))
+            : this.end(live, 'cancelled', null, null),
       } satisfies SchedulerHost,
     );
     this.retention = new Retention(
@@ -122,7 +127,12 @@ export class EmbeddedJobService implements JobService {
         this.storage.settle(job.owner, reserved, ROW_OVERHEAD_BYTES + (seriesBytes ?? 0));
       },
     });
-    this.reads = new JobReads(this.live, store, this.endedLogs);
+    this.recomputer = new SeriesRecomputer({
+      submit: (live) => this.scheduler.submit(live),
+      endedLogs: this.endedLogs,
+      logger: this.log,
+    });
+    this.reads = new JobReads(this.live, store, this.endedLogs, (job, stored) => this.recomputer.log(job, stored));
   }
 
   /** Starts the service on `store`: resumes what a previous process left unfinished. */
@@ -186,6 +196,7 @@ export class EmbeddedJobService implements JobService {
     }
     this.reservations.set(job.id, reservedBytes);
     const live = this.makeLive(job, work);
+    if (options.keep === 'summary') live.keep = 'summary';
     this.live.set(job.id, live);
     this.counts.move(null, 'queued');
     live.logger.debug('job queued');
@@ -268,6 +279,7 @@ export class EmbeddedJobService implements JobService {
     // Running jobs get the grace; the rest stays (or goes back to) queued in the store for the next start.
     await this.scheduler.drain(graceMs);
     this.phase = 'closed';
+    this.recomputer.close();
     for (const live of this.live.values()) live.log.endAll();
     await this.retention.stop();
     await this.pool.destroy();
@@ -277,6 +289,10 @@ export class EmbeddedJobService implements JobService {
   // The scheduler's host: what a start and an end mean for the store, the counts and the subscribers.
 
   private started(live: ScheduledJob): void {
+    if (live.recompute) {
+      live.recompute.started();
+      return;
+    }
     const { job } = live;
     this.counts.move(job.status, 'running');
     job.status = 'running';
@@ -290,6 +306,10 @@ export class EmbeddedJobService implements JobService {
   }
 
   private async runOver(live: ScheduledJob, outcome: RunOutcome): Promise<void> {
+    if (live.recompute) {
+      live.recompute.over(outcome);
+      return;
+    }
     try {
       const decision = decideEnd(outcome, live.stop);
       if (decision.kind === 'hand-back') {
@@ -306,7 +326,7 @@ export class EmbeddedJobService implements JobService {
   }
 
   private end(live: ScheduledJob, status: EndStatus, summary: Summary | null, error: string | null): Promise<void> {
-    return this.finalizer.end(live.job, live.log, live.logger, status, summary, error);
+    return this.finalizer.end(live.job, live.log, live.logger, status, summary, error, live.keep ?? 'series');
   }
 
   /** The storage budget's stored figures from the store (at start and after retention deletes). */

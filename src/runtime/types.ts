@@ -6,6 +6,7 @@
 import type { JobEvent, JobStatus, Summary } from '../contract/events.js';
 import type { JobSpec } from '../contract/spec.js';
 import type { Series } from '../engine/types.js';
+import type { Trace } from './trace.js';
 
 /**
  * Which build of the engine's WebAssembly kernels runs a job (docs/design.md, "Exact vs FMA kernels"):
@@ -37,6 +38,11 @@ export interface JobRecord {
   sweepId?: string | null;
   /** The kernels the job runs (and, once ended, ran) with: fixed when it is submitted. */
   kernels: EngineKernels;
+  /**
+   * Only in the record end listeners get, for a job submitted with `keep: 'summary'`: the compact
+   * trace of its run (trace.ts), since its series is not stored.
+   */
+  trace?: Trace | null;
 }
 
 export interface ListQuery {
@@ -47,11 +53,19 @@ export interface ListQuery {
   limit: number;
   /** Only the cells of this sweep. */
   sweepId?: string;
+  /** Without sweepId: true lists only jobs submitted on their own (no sweep cells); default false (every job). */
+  singles?: boolean;
 }
 
 export interface SubmitOptions {
   /** Submits the job as a cell of this sweep: it queues in the sweep's lane (fair scheduling). */
   sweepId?: string;
+  /**
+   * What the job's end stores: 'series' (default) the whole series; 'summary' the summary alone
+   * (its end listeners get a compact trace), the series being recomputed when asked for
+   * (docs/runtime.md, "Series on demand").
+   */
+  keep?: 'series' | 'summary';
 }
 
 export interface Page<T> {

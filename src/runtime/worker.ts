@@ -91,6 +91,7 @@ export function runJob(job: WorkerJob, j: number, port: MessagePort, flags: Int3
   let sent = 0;
   let n = 0;
   let firstPendingAt = 0;
+  let asked = 0;
 
   const flush = () => {
     if (n === 0 || series === null || shape === null) return;
@@ -150,7 +151,12 @@ export function runJob(job: WorkerJob, j: number, port: MessagePort, flags: Int3
         flush();
         port.postMessage({ t: 'nonfinite', j, info } satisfies WorkerMessage);
       },
-      shouldStop: () => Atomics.load(flags, stopSlot(j)) === STOP,
+      // The engine asks once per step before its last (never on the last nor after a stop for a
+      // non-finite value), so the count of calls is the step just computed.
+      shouldStop:
+        job.stopAfterStep === undefined
+          ? () => Atomics.load(flags, stopSlot(j)) === STOP
+          : () => ++asked >= (job.stopAfterStep as number) || Atomics.load(flags, stopSlot(j)) === STOP,
     },
     backend === undefined ? {} : { backend },
   );

@@ -219,6 +219,15 @@ for (const backend of BACKENDS) {
       expect(ids(await store.list({ owner: 'a', limit: 10 }))).toEqual([jobs[3].id, jobs[2].id, jobs[0].id]);
       expect(ids(await store.list({ owner: null, status: 'running', limit: 10 }))).toEqual([jobs[2].id]);
       expect(ids(await store.list({ owner: null, sweepId: 's', limit: 10 }))).toEqual([jobs[4].id, jobs[3].id]);
+      // singles: only the jobs submitted on their own (no sweep cells); ignored when a sweep is named.
+      expect(ids(await store.list({ owner: null, singles: true, limit: 10 }))).toEqual(
+        ids([jobs[2], jobs[1], jobs[0]]),
+      );
+      expect(ids(await store.list({ owner: 'a', singles: true, limit: 10 }))).toEqual([jobs[2].id, jobs[0].id]);
+      expect(ids(await store.list({ owner: null, singles: true, sweepId: 's', limit: 10 }))).toEqual([
+        jobs[4].id,
+        jobs[3].id,
+      ]);
       const page1 = await store.list({ owner: null, limit: 2 });
       const page2 = await store.list({ owner: null, limit: 2, before: page1[1].id });
       const page3 = await store.list({ owner: null, limit: 2, before: page2[1].id });

@@ -8,7 +8,7 @@ import { predictCell } from '../../src/runtime/sweep/theory.js';
 const request = SweepRequest.parse({
   base: { network: { kind: 'linear', depth: 3, width: 2, init: { scheme: 'scaled-identity', gain: 1 } } },
   axes: [
-    { path: 'network.init.gain', values: [0.5, 1.5] },
+    { path: 'network.init.gain', values: [0.5, 1.5], labels: ['half', 'one and a half'] },
     { path: 'mitigations', values: [[], [{ kind: 'clip-norm', maxNorm: 1 }]], labels: ['none', 'clip, norm 1'] },
   ],
 });
@@ -47,11 +47,17 @@ describe('grid CSV', () => {
     const lines = csv.trimEnd().split('\n');
     expect(lines).toHaveLength(5);
     expect(lines[0]).toBe(
-      'network.init.gain,mitigations,index,jobId,status,outcome,firstNonFiniteStep,firstLoss,finalLoss,maxGradNorm,layerGradRatio,backwardGain,predictedLayerGradFactor,predictedChi1,predictedDepthScale,predictedLambda1,predictedBackwardGainBound',
+      'network.init.gain,network.init.gain.label,mitigations,mitigations.label,index,jobId,status,outcome,firstNonFiniteStep,firstLoss,finalLoss,maxGradNorm,layerGradRatio,backwardGain,predictedLayerGradFactor,predictedChi1,predictedDepthScale,predictedLambda1,predictedBackwardGainBound',
     );
-    expect(lines[1]).toBe('0.5,none,0,,pending,,,,,,,,0.25,,,,');
-    expect(lines[3]).toBe('1.5,none,2,job2,succeeded,nonfinite,3,1e-7,NaN,Infinity,-Infinity,2.25,2.25,,,,');
-    expect(lines[4]).toBe('1.5,"clip, norm 1",3,,pending,,,,,,,,2.25,,,,');
+    // A labelled axis keeps its values in the path's column (numbers stay numbers; structured values
+    // are JSON) and its labels in the `.label` column beside it.
+    expect(lines[1]).toBe('0.5,half,[],none,0,,pending,,,,,,,,0.25,,,,');
+    expect(lines[3]).toBe(
+      '1.5,one and a half,[],none,2,job2,succeeded,nonfinite,3,1e-7,NaN,Infinity,-Infinity,2.25,2.25,,,,',
+    );
+    expect(lines[4]).toBe(
+      '1.5,one and a half,"[{""kind"":""clip-norm"",""maxNorm"":1}]","clip, norm 1",3,,pending,,,,,,,,2.25,,,,',
+    );
   });
 
   it.skipIf(!pythonHasPandas)('reads back with pandas.read_csv defaults: floats, NaN, ±inf', () => {
@@ -61,7 +67,9 @@ describe('grid CSV', () => {
       'r = df.iloc[2]',
       'print(json.dumps({"dtypes": {c: str(df[c].dtype) for c in ["finalLoss", "maxGradNorm", "layerGradRatio", "firstLoss"]},',
       '  "values": [repr(r["finalLoss"]), repr(r["maxGradNorm"]), repr(r["layerGradRatio"]), repr(r["firstLoss"])],',
-      '  "labels": list(df["mitigations"]), "gain": list(df["network.init.gain"])}))',
+      '  "labels": list(df["mitigations.label"]), "mitigations": list(df["mitigations"]),',
+      '  "gainType": str(df["network.init.gain"].dtype), "gainLabels": list(df["network.init.gain.label"]),',
+      '  "gain": list(df["network.init.gain"])}))',
     ].join('\n');
     const out = spawnSync('/usr/bin/python3', ['-c', script], { input: toCsv(request, cells()), encoding: 'utf8' });
     expect(out.stderr).toBe('');
@@ -75,9 +83,24 @@ describe('grid CSV', () => {
     expect(parsed.values).toEqual(['nan', 'inf', '-inf', '1e-07']);
     expect(parsed.labels).toEqual(['none', 'clip, norm 1', 'none', 'clip, norm 1']);
     expect(parsed.gain).toEqual([0.5, 0.5, 1.5, 1.5]);
+    expect(parsed.gainType).toBe('float64');
+    expect(parsed.gainLabels).toEqual(['half', 'half', 'one and a half', 'one and a half']);
+    expect(JSON.parse(parsed.mitigations[1])).toEqual([{ kind: 'clip-norm', maxNorm: 1 }]);
   });
   if (!pythonHasPandas)
     console.warn(
       'grid CSV: /usr/bin/python3 has no pandas (apt-get install python3-pandas); pandas round trip skipped',
     );
+});
+
+describe('axis labels stay labels', () => {
+  it('the He 2015 preset: network.init.gain holds the gains, the labels have their own column', async () => {
+    const { sweepPresets } = await import('../../src/contract/sweep-presets.js');
+    const he = SweepRequest.parse(sweepPresets.find((p) => p.id === 'sweep-he-2015')!.request);
+    const rows = [0, 1].map((i) => pendingCell(i, cellValues(he, i), predictCell(cellSpec(he, i))));
+    const lines = toCsv(he, rows).trimEnd().split('\n');
+    expect(lines[0].startsWith('network.init.gain,network.init.gain.label,index,')).toBe(true);
+    expect(lines.slice(1).map((l) => Number(l.split(',')[0]))).toEqual([Math.SQRT1_2, 1]);
+    expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(['std sqrt(1/fanIn)', 'std sqrt(2/fanIn)']);
+  });
 });

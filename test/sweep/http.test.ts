@@ -91,6 +91,62 @@ describe('/v1/sweeps', () => {
     expect(job.json().spec.network.depth).toBe(2);
   });
 
+  it('cells keep summaries: a cell’s result (JSON, CSV) and events are recomputed, equal to a keep-series twin; the jobs list leaves cells out', async () => {
+    const axes = [{ path: 'network.init.gain', values: [0.5, 1.5] }];
+    const lean = (await app.inject({ method: 'POST', url: '/v1/sweeps', payload: body(axes, 30) })).json();
+    const full = (
+      await app.inject({ method: 'POST', url: '/v1/sweeps', payload: { ...body(axes, 30), keep: 'series' } })
+    ).json();
+    expect(lean.keep).toBe('summary');
+    expect(full.keep).toBe('series');
+    await events(lean.id);
+    await events(full.id);
+    const leanGrid = (await app.inject({ method: 'GET', url: `/v1/sweeps/${lean.id}` })).json();
+    const fullGrid = (await app.inject({ method: 'GET', url: `/v1/sweeps/${full.id}` })).json();
+    for (const i of [0, 1]) {
+      const a = leanGrid.cells[i];
+      const b = fullGrid.cells[i];
+      expect(b.trace).toBeNull();
+      expect(a.trace.steps[0]).toBe(1);
+      expect(a.trace.steps.at(-1)).toBe(30);
+      const ra = await app.inject({ method: 'GET', url: `/v1/jobs/${a.jobId}/result` });
+      const rb = await app.inject({ method: 'GET', url: `/v1/jobs/${b.jobId}/result` });
+      expect(ra.statusCode).toBe(200);
+      expect(ra.json().series.steps).toHaveLength(30);
+      expect(ra.json().series).toEqual(rb.json().series);
+      // The trace is the series at its steps.
+      const series = ra.json().series;
+      expect(a.trace.loss).toEqual(a.trace.steps.map((step: number) => series.loss[step - 1]));
+      const ca = await app.inject({ method: 'GET', url: `/v1/jobs/${a.jobId}/result?format=csv` });
+      const cb = await app.inject({ method: 'GET', url: `/v1/jobs/${b.jobId}/result?format=csv` });
+      expect(ca.statusCode).toBe(200);
+      expect(ca.body.trimEnd().split('\n')).toHaveLength(31);
+      expect(ca.body).toBe(cb.body);
+      const ea = await app.inject({ method: 'GET', url: `/v1/jobs/${a.jobId}/events` });
+      const eb = await app.inject({ method: 'GET', url: `/v1/jobs/${b.jobId}/events` });
+      expect(ea.body.split('\n').filter(Boolean)).toHaveLength(31);
+      expect(ea.body).toBe(eb.body);
+    }
+
+    // The jobs list is the user's own runs: no cells unless asked for.
+    const single = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { network: { kind: 'linear', depth: 2, width: 2 }, training: { steps: 5 } },
+    });
+    expect(single.statusCode).toBe(202);
+    const cellIds = new Set([...leanGrid.cells, ...fullGrid.cells].map((c: { jobId: string }) => c.jobId));
+    const mine = (await app.inject({ method: 'GET', url: '/v1/jobs?limit=100' })).json();
+    expect(mine.items.map((j: { id: string }) => j.id)).toContain(single.json().id);
+    expect(mine.items.filter((j: { id: string }) => cellIds.has(j.id))).toEqual([]);
+    const cells = (await app.inject({ method: 'GET', url: `/v1/jobs?sweep=${lean.id}` })).json();
+    expect(new Set(cells.items.map((j: { id: string }) => j.id))).toEqual(
+      new Set(leanGrid.cells.map((c: { jobId: string }) => c.jobId)),
+    );
+    const every = (await app.inject({ method: 'GET', url: '/v1/jobs?cells=include&limit=100' })).json();
+    expect(every.items.filter((j: { id: string }) => cellIds.has(j.id))).toHaveLength(4);
+  });
+
   it('422 problem+json naming the axis for a path that does not exist, and the cell for a refused value', async () => {
     const r = await app.inject({
       method: 'POST',
@@ -192,10 +248,9 @@ describe('/v1/sweeps', () => {
       const grid = (await app.inject({ method: 'GET', url: `/v1/sweeps/${id}` })).json();
       expect(grid.theory).toEqual([expect.objectContaining({ label: 'gain = 1', value: 1 })]);
       const csv = (await app.inject({ method: 'GET', url: `/v1/sweeps/${id}?format=csv` })).body.trimEnd().split('\n');
-      expect(csv.slice(1, 3).map((l) => l.split(',').slice(0, 3))).toEqual([
-        ['0.5', '1', 'none'],
-        ['0.5', '1', 'clip-norm 1'],
-      ]);
+      expect(csv[0].startsWith('network.init.gain,network.depth,mitigations,mitigations.label,index,')).toBe(true);
+      expect(csv[1].startsWith('0.5,1,[],none,0,')).toBe(true);
+      expect(csv[2].startsWith('0.5,1,"[{""kind"":""clip-norm"",""maxNorm"":1}]",clip-norm 1,1,')).toBe(true);
       expect(
         grid.cells.filter((c: { firstNonFiniteStep: number | null }) => c.firstNonFiniteStep !== null).length,
       ).toBeGreaterThan(0);

@@ -32,11 +32,16 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(opts: { dataDir?: string | null; window?: number; maxQueue?: number } = {}) {
+async function setup(opts: { dataDir?: string | null; window?: number; maxQueue?: number; ttlMs?: number } = {}) {
   const jobs = await createEmbeddedRuntime(
     runtimeConfig({ dataDir: opts.dataDir ?? null, maxQueue: opts.maxQueue ?? 5000 }),
   );
-  const sweeps = await createSweepService({ jobs, dataDir: opts.dataDir ?? null, window: opts.window });
+  const sweeps = await createSweepService({
+    jobs,
+    dataDir: opts.dataDir ?? null,
+    window: opts.window,
+    ttlMs: opts.ttlMs ?? null,
+  });
   const close = async () => {
     await sweeps.close();
     await jobs.close({ graceMs: 0 });
@@ -73,6 +78,20 @@ async function collect(sweeps: SweepService, id: string, from = 0): Promise<Swee
 }
 
 describe('sweep service', () => {
+  it('retention: an ended sweep past the TTL goes, grid and cells; a running one stays', async () => {
+    const { sweeps } = await setup({ ttlMs: 300 });
+    const done = await sweeps.create(textbook([{ path: 'network.init.gain', values: [0.5, 1.5] }]), null);
+    await collect(sweeps, done.sweep.id);
+    expect(await sweeps.get(done.sweep.id, null)).not.toBeNull();
+    const running = await sweeps.create(textbook([{ path: 'network.init.gain', values: [1] }], 1_000_000), null);
+    const end = Date.now() + 10_000;
+    while ((await sweeps.get(done.sweep.id, null)) !== null && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await sweeps.get(done.sweep.id, null)).toBeNull();
+    expect((await sweeps.list(null, 10)).map((s) => s.id)).toEqual([running.sweep.id]);
+    await sweeps.cancel(running.sweep.id, null);
+  });
+
   it('runs every cell, streams one cell event per cell then done, and fills the grid from the real runs', async () => {
     const { sweeps } = await setup();
     const req = textbook([

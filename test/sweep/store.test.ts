@@ -53,6 +53,20 @@ const backends: [string, () => { store: SweepStore; reopen?: () => SweepStore }]
 ];
 
 describe.each(backends)('sweep store conformance: %s', (_name, make) => {
+  it('evicts ended sweeps that ended before the cut-off, with their cells; never a running one', () => {
+    const { store } = make();
+    for (const id of ['old', 'new', 'run']) store.insert(sweep(id), cells());
+    store.update('old', { status: 'succeeded', endedAt: '2026-01-01T00:00:00.000Z' });
+    store.update('new', { status: 'cancelled', endedAt: '2026-01-03T00:00:00.000Z' });
+    expect(store.evict('2026-01-02T00:00:00.000Z')).toEqual(['old']);
+    expect(store.get('old')).toBeNull();
+    expect(store.cells('old')).toEqual([]);
+    expect(store.get('new')?.status).toBe('cancelled');
+    expect(store.evict('2027-01-01T00:00:00.000Z')).toEqual(['new']);
+    expect(store.get('run')?.status).toBe('running');
+    expect(store.cells('run')).toHaveLength(3);
+  });
+
   it('stores a sweep and its cells, and round-trips them', () => {
     const { store } = make();
     store.insert(sweep('a'), cells());

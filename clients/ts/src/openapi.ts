@@ -64,7 +64,7 @@ export interface paths {
         };
         /**
          * List jobs, newest first
-         * @description Cursor pagination: pass `nextCursor` back as `cursor`. Filter by `status`.
+         * @description Cursor pagination: pass `nextCursor` back as `cursor`. Filter by `status`. Sweep cells are not listed unless asked for: `sweep=<id>` lists one sweep’s cells, `cells=include` lists every job.
          */
         get: operations["listJobs"];
         put?: never;
@@ -250,7 +250,7 @@ export interface paths {
         };
         /**
          * A sweep: status, progress, theory lines and the grid (`?format=csv` for pandas)
-         * @description The CSV has one row per cell: a column per axis (named by its path), then index, jobId, status, outcome, firstNonFiniteStep, firstLoss, finalLoss, maxGradNorm, layerGradRatio, backwardGain and the predictions. Non-finite values are "NaN", "Infinity", "-Infinity"; missing values are empty.
+         * @description The CSV has one row per cell: a column per axis (named by its path, holding the value the field takes), and `<path>.label` beside it for an axis with labels, then index, jobId, status, outcome, firstNonFiniteStep, firstLoss, finalLoss, maxGradNorm, layerGradRatio, backwardGain and the predictions. Non-finite values are "NaN", "Infinity", "-Infinity"; missing values are empty.
          */
         get: operations["getV1SweepsId"];
         put?: never;
@@ -2199,6 +2199,7 @@ export interface components {
             layerGradRatio: components["schemas"]["Num"] | null;
             backwardGain: components["schemas"]["Num"] | null;
             predicted: components["schemas"]["SweepCellPrediction"];
+            trace: components["schemas"]["SweepCellTrace"] | null;
         };
         SweepCellEvent: {
             /** @constant */
@@ -2220,6 +2221,12 @@ export interface components {
         };
         /** @enum {string} */
         SweepCellStatus: "pending" | "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /** @description At most 64 recorded steps of loss and global gradient norm, evenly spaced, always including the first, the last and the first non-finite step (for small multiples). Present on cells kept as summaries. */
+        SweepCellTrace: {
+            steps: number[];
+            loss: components["schemas"]["Num"][];
+            gradNorm: components["schemas"]["Num"][];
+        };
         SweepDoneEvent: {
             /** @constant */
             type: "done";
@@ -2588,6 +2595,12 @@ export interface components {
                 };
             };
             axes: components["schemas"]["SweepAxis"][];
+            /**
+             * @description What each cell stores. summary (default): its summary and a compact trace; its full series is recomputed (exactly: the engine is deterministic) when GET /v1/jobs/{cellId}/result or its event stream asks for it. series: every cell stores its full series, as a job does.
+             * @default summary
+             * @enum {string}
+             */
+            keep: "summary" | "series";
         };
         SweepRequestInput: {
             name?: string;
@@ -2913,6 +2926,12 @@ export interface components {
                 };
             };
             axes: components["schemas"]["SweepAxisInput"][];
+            /**
+             * @description What each cell stores. summary (default): its summary and a compact trace; its full series is recomputed (exactly: the engine is deterministic) when GET /v1/jobs/{cellId}/result or its event stream asks for it. series: every cell stores its full series, as a job does.
+             * @default summary
+             * @enum {string}
+             */
+            keep?: "summary" | "series";
         };
         SweepResource: {
             id: string;
@@ -3236,6 +3255,11 @@ export interface components {
                 };
             };
             axes: components["schemas"]["SweepAxis"][];
+            /**
+             * @description What each cell stores (see SweepRequest.keep).
+             * @enum {string}
+             */
+            keep: "summary" | "series";
             /** @description Number of values per axis; cells are laid out row-major. */
             shape: number[];
             /** @description Boundaries the theory predicts on the axes (e.g. the χ₁ = 1 line). */
@@ -3578,6 +3602,11 @@ export interface components {
                 };
             };
             axes: components["schemas"]["SweepAxis"][];
+            /**
+             * @description What each cell stores (see SweepRequest.keep).
+             * @enum {string}
+             */
+            keep: "summary" | "series";
             /** @description Number of values per axis; cells are laid out row-major. */
             shape: number[];
             /** @description Boundaries the theory predicts on the axes (e.g. the χ₁ = 1 line). */
@@ -3657,6 +3686,7 @@ export type SchemaSweepCell = components['schemas']['SweepCell'];
 export type SchemaSweepCellEvent = components['schemas']['SweepCellEvent'];
 export type SchemaSweepCellPrediction = components['schemas']['SweepCellPrediction'];
 export type SchemaSweepCellStatus = components['schemas']['SweepCellStatus'];
+export type SchemaSweepCellTrace = components['schemas']['SweepCellTrace'];
 export type SchemaSweepDoneEvent = components['schemas']['SweepDoneEvent'];
 export type SchemaSweepEvent = components['schemas']['SweepEvent'];
 export type SchemaSweepLinks = components['schemas']['SweepLinks'];
@@ -3749,6 +3779,10 @@ export interface operations {
         parameters: {
             query?: {
                 status?: components["schemas"]["JobStatusInput"];
+                /** @description Only the cells of this sweep (sweep cells are otherwise left out unless `cells=include`). */
+                sweep?: string;
+                /** @description Whether sweep cells are listed beside the jobs submitted on their own (default: not). */
+                cells?: "exclude" | "include";
                 cursor?: string;
                 limit?: number;
             };

@@ -74,6 +74,7 @@ export class MemoryJobStore implements JobStore {
       if (q.owner !== null && job.owner !== q.owner) continue;
       if (q.status !== undefined && job.status !== q.status) continue;
       if (q.sweepId !== undefined && job.sweepId !== q.sweepId) continue;
+      if (q.singles && q.sweepId === undefined && job.sweepId !== null) continue;
       out.push(structuredClone(job));
     }
     return out;

@@ -186,8 +186,9 @@ export class PostgresJobStore implements JobStore {
       `SELECT * FROM jobs
        WHERE ($1::text IS NULL OR id < $1) AND ($2::text IS NULL OR owner = $2)
          AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR sweep_id = $4)
+         AND (NOT $6::boolean OR sweep_id IS NULL)
        ORDER BY id DESC LIMIT $5`,
-      [q.before ?? null, q.owner, q.status ?? null, q.sweepId ?? null, q.limit],
+      [q.before ?? null, q.owner, q.status ?? null, q.sweepId ?? null, q.limit, !!q.singles && q.sweepId === undefined],
     );
     return rows.map(fromRow);
   }

@@ -258,6 +258,7 @@ export class SqliteJobStore implements JobStore {
         `SELECT * FROM jobs
          WHERE (@before IS NULL OR id < @before) AND (@owner IS NULL OR owner = @owner)
            AND (@status IS NULL OR status = @status) AND (@sweep_id IS NULL OR sweep_id = @sweep_id)
+           AND (@singles = 0 OR sweep_id IS NULL)
          ORDER BY id DESC LIMIT @limit`,
       ),
       unfinished: db.prepare(`SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id`),
@@ -432,6 +433,7 @@ export class SqliteJobStore implements JobStore {
       owner: q.owner,
       status: q.status ?? null,
       sweep_id: q.sweepId ?? null,
+      singles: q.singles && q.sweepId === undefined ? 1 : 0,
       limit: q.limit,
     }) as JobRow[];
     return rows.map(fromRow);

@@ -41,6 +41,8 @@ export interface StoreListQuery {
   owner: Owner;
   status?: JobStatus;
   sweepId?: string;
+  /** With no sweepId: leave out sweep cells (only jobs submitted on their own). */
+  singles?: boolean;
   /** Only ids strictly below this one (pages run newest first). */
   before?: string;
   limit: number;

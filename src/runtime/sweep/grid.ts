@@ -32,11 +32,15 @@ export function pendingCell(index: number, coords: unknown[], predicted: CellPre
     layerGradRatio: null,
     backwardGain: null,
     predicted,
+    trace: null,
   };
 }
 
 /** The cell's row once its job is known: status, and the summary's figures when it has one. */
-export function cellWithJob(cell: SweepCell, job: Pick<JobRecord, 'id' | 'status' | 'summary'>): SweepCell {
+export function cellWithJob(
+  cell: SweepCell,
+  job: Pick<JobRecord, 'id' | 'status' | 'summary'> & { trace?: JobRecord['trace'] },
+): SweepCell {
   const s = job.summary;
   return {
     ...cell,
@@ -49,6 +53,7 @@ export function cellWithJob(cell: SweepCell, job: Pick<JobRecord, 'id' | 'status
     maxGradNorm: s?.maxGradNorm ?? null,
     layerGradRatio: s?.layerGradRatio ?? null,
     backwardGain: s?.backwardGain ?? null,
+    trace: job.trace ?? cell.trace ?? null,
   };
 }
 
@@ -77,18 +82,24 @@ function csvText(s: string): string {
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-/** Formats an axis value; labels are matched by JSON, since stored cells hold copies of the values. */
-function coordFormatter(axis: SweepAxis): (value: unknown) => string {
+/** An axis value as the field holds it: numbers stay numbers, anything structured is JSON text. */
+function formatValue(value: unknown): string {
+  if (typeof value === 'number') return csvNum(value);
+  if (typeof value === 'string') return csvText(value);
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return csvText(JSON.stringify(value));
+}
+
+/**
+ * The CSV columns of an axis: its path, holding the value itself (a column named after a numeric
+ * field holds numbers), then `<path>.label` when the axis has labels. Labels are matched by JSON,
+ * since stored cells hold copies of the values.
+ */
+function coordFormatters(axis: SweepAxis): ((value: unknown) => string)[] {
+  if (!axis.labels) return [formatValue];
   const labels = new Map<string, string>();
-  if (axis.labels) for (const [j, v] of axis.values.entries()) labels.set(JSON.stringify(v), axis.labels[j]);
-  return (value) => {
-    const label = labels.get(JSON.stringify(value));
-    if (label !== undefined) return csvText(label);
-    if (typeof value === 'number') return csvNum(value);
-    if (typeof value === 'string') return csvText(value);
-    if (typeof value === 'boolean') return value ? 'True' : 'False';
-    return csvText(JSON.stringify(value));
-  };
+  for (const [j, v] of axis.values.entries()) labels.set(JSON.stringify(v), axis.labels[j]);
+  return [formatValue, (value) => csvText(labels.get(JSON.stringify(value)) ?? '')];
 }
 
 export const CSV_COLUMNS = [
@@ -109,15 +120,18 @@ export const CSV_COLUMNS = [
   'predictedBackwardGainBound',
 ] as const;
 
-/** Header line: the axis paths first (one column per axis), then CSV_COLUMNS. */
+/** Header line: the axis columns first (the path, then `<path>.label` for a labelled axis), then CSV_COLUMNS. */
 export function csvHeader(sweep: Pick<Sweep, 'axes'>): string {
-  return [...sweep.axes.map((a) => csvText(a.path)), ...CSV_COLUMNS].join(',');
+  return [
+    ...sweep.axes.flatMap((a) => (a.labels ? [a.path, `${a.path}.label`] : [a.path])).map(csvText),
+    ...CSV_COLUMNS,
+  ].join(',');
 }
 
-function csvRow(coords: ((value: unknown) => string)[], cell: SweepCell): string {
+function csvRow(coords: ((value: unknown) => string)[][], cell: SweepCell): string {
   const p = cell.predicted;
   return [
-    ...coords.map((format, i) => format(cell.coords[i])),
+    ...coords.flatMap((formats, i) => formats.map((format) => format(cell.coords[i]))),
     String(cell.index),
     cell.jobId ?? '',
     cell.status,
@@ -139,7 +153,7 @@ function csvRow(coords: ((value: unknown) => string)[], cell: SweepCell): string
 /** The whole grid as CSV: a header and one row per cell in index order, each line ending in \n. */
 export function toCsv(sweep: Pick<Sweep, 'axes'>, cells: Iterable<SweepCell>): string {
   const lines = [csvHeader(sweep)];
-  const coords = sweep.axes.map(coordFormatter);
+  const coords = sweep.axes.map(coordFormatters);
   for (const cell of cells) lines.push(csvRow(coords, cell));
   return `${lines.join('\n')}\n`;
 }

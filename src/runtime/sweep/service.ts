@@ -23,6 +23,11 @@ export interface SweepServiceOptions {
   budget?: SweepBudget;
   /** Cells of one sweep handed to the job service at a time (default: 32 × workers, at least 64: enough for full worker tasks). */
   window?: number;
+  /**
+   * Ended sweeps (their grid and cell rows) older than this are deleted, checked every min(ttl, 60 s)
+   * and whenever a sweep ends; null keeps them. The app passes JOB_TTL: a sweep goes with its cells' jobs.
+   */
+  ttlMs?: number | null;
 }
 
 export interface SweepView {
@@ -155,6 +160,7 @@ class SweepServiceImpl implements SweepService {
   private readonly submitting = new Set<Promise<void>>();
   private readonly window: number;
   private closed = false;
+  private retentionTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly jobs: JobService,
@@ -163,9 +169,21 @@ class SweepServiceImpl implements SweepService {
     private readonly log: Logger | undefined,
     private readonly budget: SweepBudget,
     window: number | undefined,
+    private readonly ttlMs: number | null = null,
   ) {
     this.window = window ?? Math.max(64, 32 * jobs.stats().workers);
     this.unlisten = jobs.onJobEnd ? jobs.onJobEnd((job) => this.jobEnded(job)) : null;
+    if (ttlMs !== null) {
+      this.retentionTimer = setInterval(() => this.expire(), Math.min(ttlMs, 60_000));
+      this.retentionTimer.unref();
+    }
+  }
+
+  /** Deletes the ended sweeps past the TTL (retention, docs/sweeps.md). */
+  expire(): void {
+    if (this.ttlMs === null || this.closed) return;
+    const gone = this.store.evict(new Date(Date.now() - this.ttlMs).toISOString());
+    if (gone.length > 0) this.log?.info({ sweeps: gone.length }, 'ended sweeps deleted (retention)');
   }
 
   async resume(): Promise<void> {
@@ -259,7 +277,7 @@ class SweepServiceImpl implements SweepService {
     spec.name = `${a.request.name ?? 'sweep'} · ${label.join(', ')}`.slice(0, 200);
     let job: JobRecord;
     try {
-      job = await this.jobs.submit(spec, a.owner, { sweepId: a.id });
+      job = await this.jobs.submit(spec, a.owner, { sweepId: a.id, keep: a.request.keep ?? 'series' });
     } catch (err) {
       a.inFlight.delete(`pending:${index}`);
       if (a.cancelled) {
@@ -368,6 +386,7 @@ class SweepServiceImpl implements SweepService {
     this.store.update(a.id, { status, endedAt: new Date().toISOString() });
     this.active.delete(a.id);
     this.log?.info({ sweepId: a.id, status }, 'sweep ended');
+    this.expire();
     for (const s of a.subscribers) void s.pump();
   }
 
@@ -428,6 +447,8 @@ class SweepServiceImpl implements SweepService {
       seed: s.request.base.seed,
       base: s.request.base,
       axes: s.request.axes,
+      // Sweeps stored before `keep` existed kept their series.
+      keep: s.request.keep ?? 'series',
       shape: s.shape,
       theory: s.theory,
       progress: progressOf(total, counts),
@@ -480,6 +501,7 @@ class SweepServiceImpl implements SweepService {
     if (this.closed) return;
     this.closed = true;
     this.unlisten?.();
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     for (const a of this.active.values()) if (a.retryTimer) clearTimeout(a.retryTimer);
     for (const a of this.active.values()) for (const s of a.subscribers) s.end();
     // A submission under way must still record its job id, or the next start would submit the cell twice.
@@ -492,7 +514,16 @@ class SweepServiceImpl implements SweepService {
 export async function createSweepService(options: SweepServiceOptions): Promise<SweepService> {
   const owns = options.store === undefined;
   const store = options.store ?? (options.dataDir ? new SqliteSweepStore(options.dataDir) : new MemorySweepStore());
-  const service = new SweepServiceImpl(options.jobs, store, owns, options.logger, options.budget ?? {}, options.window);
+  const service = new SweepServiceImpl(
+    options.jobs,
+    store,
+    owns,
+    options.logger,
+    options.budget ?? {},
+    options.window,
+    options.ttlMs ?? null,
+  );
   await service.resume();
+  service.expire();
   return service;
 }

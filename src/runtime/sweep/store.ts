@@ -54,6 +54,8 @@ export interface SweepStore {
   /** Ids of sweeps still running (to resume after a restart), oldest first. */
   running(): string[];
   list(owner: Owner, limit: number): StoredSweep[];
+  /** Deletes ended sweeps (and their cells) that ended before `endedBefore` (ISO time); returns their ids. */
+  evict(endedBefore: string): string[];
   close(): void;
 }
 
@@ -116,6 +118,17 @@ export class MemorySweepStore implements SweepStore {
       .sort((a, b) => (a.id < b.id ? 1 : -1))
       .slice(0, limit)
       .map((s) => structuredClone(s));
+  }
+  evict(endedBefore: string): string[] {
+    const gone = [...this.#sweeps.values()]
+      .filter((s) => s.status !== 'running' && s.endedAt !== null && s.endedAt < endedBefore)
+      .map((s) => s.id);
+    for (const id of gone) {
+      this.#sweeps.delete(id);
+      this.#cells.delete(id);
+      this.#bySeq.delete(id);
+    }
+    return gone;
   }
   close(): void {}
 }
@@ -216,6 +229,11 @@ export class SqliteSweepStore implements SweepStore {
       lastSeq: db.prepare('UPDATE sweeps SET last_seq = ? WHERE id = ?'),
       running: db.prepare("SELECT id FROM sweeps WHERE status = 'running' ORDER BY id").pluck(),
       list: db.prepare('SELECT * FROM sweeps WHERE (@owner IS NULL OR owner = @owner) ORDER BY id DESC LIMIT @limit'),
+      expired: db
+        .prepare("SELECT id FROM sweeps WHERE status != 'running' AND ended_at IS NOT NULL AND ended_at < ?")
+        .pluck(),
+      deleteCells: db.prepare('DELETE FROM sweep_cells WHERE sweep_id = ?'),
+      deleteSweep: db.prepare('DELETE FROM sweeps WHERE id = ?'),
     };
   }
 
@@ -294,6 +312,16 @@ export class SqliteSweepStore implements SweepStore {
   }
   list(owner: Owner, limit: number): StoredSweep[] {
     return (this.#stmt.list.all({ owner, limit }) as SweepRow[]).map(fromRow);
+  }
+  evict(endedBefore: string): string[] {
+    return this.#db.transaction(() => {
+      const ids = this.#stmt.expired.all(endedBefore) as string[];
+      for (const id of ids) {
+        this.#stmt.deleteCells.run(id);
+        this.#stmt.deleteSweep.run(id);
+      }
+      return ids;
+    })();
   }
   close(): void {
     if (this.#db.open) this.#db.close();

@@ -98,25 +98,30 @@ def job_frame(series: Dict[str, Any], use_pandas: bool):
     return _table(job_columns(series), use_pandas)
 
 
-def _axis_value(axis: Dict[str, Any], value: Any) -> Any:
-    labels = axis.get("labels")
-    if isinstance(labels, list):
-        for candidate, label in zip(axis.get("values", []), labels):
-            if candidate == value:
-                return label
+def _axis_label(axis: Dict[str, Any], value: Any) -> Any:
+    for candidate, label in zip(axis.get("values", []), axis.get("labels") or []):
+        if candidate == value:
+            return label
+    return None
+
+
+def _axis_value(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"))
     return value
 
 
 def sweep_columns(sweep: Dict[str, Any], cells: List[Dict[str, Any]]) -> Dict[str, List[Any]]:
-    """One row per cell: a column per axis (named by its path; the label when the axis has
-    labels), then index, jobId, status, outcome, the measurements and ``predicted.<name>``."""
+    """One row per cell: a column per axis (named by its path, holding the value; JSON text for
+    lists and objects) and ``<path>.label`` beside it when the axis has labels, as in the server's
+    CSV, then index, jobId, status, outcome, the measurements and ``predicted.<name>``."""
     axes = sweep.get("axes", [])
     ordered = sorted(cells, key=lambda c: c["index"])
     columns: Dict[str, List[Any]] = {}
     for i, axis in enumerate(axes):
-        columns[axis["path"]] = [_axis_value(axis, c["coords"][i]) for c in ordered]
+        columns[axis["path"]] = [_axis_value(c["coords"][i]) for c in ordered]
+        if isinstance(axis.get("labels"), list):
+            columns[f"{axis['path']}.label"] = [_axis_label(axis, c["coords"][i]) for c in ordered]
     skip = {"coords", "predicted"}
     keys: List[str] = []
     for cell in ordered:
