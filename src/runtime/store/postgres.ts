@@ -19,6 +19,7 @@ import type pg from 'pg';
 import type { DoneEvent, JobStatus } from '../../contract/events.js';
 import type { NonFiniteMark } from '../event-log.js';
 import { createPool, inTransaction, migrate, OrderedWrites, type PgOptions } from './postgres-schema.js';
+import { asBuffer, toRow } from './rows.js';
 import {
   type EvictionPolicy,
   emptyCounts,
@@ -282,25 +283,6 @@ function sortByEnd(rows: JobRow[]): JobRow[] {
   );
 }
 
-function toRow(job: StoredJob) {
-  return {
-    id: job.id,
-    name: job.name,
-    status: job.status,
-    owner: job.owner,
-    sweep_id: job.sweepId,
-    spec: JSON.stringify(job.spec),
-    created_at: job.createdAt,
-    started_at: job.startedAt,
-    ended_at: job.endedAt,
-    step: job.step,
-    summary: job.summary ? JSON.stringify(job.summary) : null,
-    error: job.error,
-    last_seq: job.lastSeq,
-    kernels: job.kernels,
-  };
-}
-
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
 function fromRow(row: JobRow): StoredJob {
@@ -320,8 +302,4 @@ function fromRow(row: JobRow): StoredJob {
     lastSeq: row.last_seq,
     kernels: row.kernels === 'fma' ? 'fma' : 'exact',
   };
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

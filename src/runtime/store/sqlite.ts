@@ -33,6 +33,7 @@ import {
   resultChecksumAsync,
 } from './integrity.js';
 import { recomputeResult } from './recompute.js';
+import { asBuffer, type JobWriteRow, toRow } from './rows.js';
 import {
   type EvictionPolicy,
   emptyCounts,
@@ -98,22 +99,8 @@ const SCHEMA = {
   results: ['job_id', 'shape', 'length', 'steps', 'vals', 'hidden', 'nonfinite', 'done', 'crc'],
 } as const;
 
-interface JobRow {
-  id: string;
-  name: string | null;
-  status: string;
-  owner: string | null;
-  sweep_id: string | null;
-  spec: string;
-  created_at: string;
-  started_at: string | null;
-  ended_at: string | null;
-  step: number;
-  summary: string | null;
-  error: string | null;
-  last_seq: number;
-  kernels: string;
-}
+/** SQLite reads the job row back with the types it was written with. */
+type JobRow = JobWriteRow;
 
 interface ResultRow {
   shape: string;
@@ -507,25 +494,6 @@ function migrate(db: Database.Database): void {
   }
 }
 
-function toRow(job: StoredJob): JobRow {
-  return {
-    id: job.id,
-    name: job.name,
-    status: job.status,
-    owner: job.owner,
-    sweep_id: job.sweepId,
-    spec: JSON.stringify(job.spec),
-    created_at: job.createdAt,
-    started_at: job.startedAt,
-    ended_at: job.endedAt,
-    step: job.step,
-    summary: job.summary ? JSON.stringify(job.summary) : null,
-    error: job.error,
-    last_seq: job.lastSeq,
-    kernels: job.kernels,
-  };
-}
-
 function fromRow(row: JobRow): StoredJob {
   return {
     id: row.id,
@@ -559,8 +527,4 @@ function resultRow(id: string, result: StoredResult): unknown[] {
   };
   const { shape, length, steps, vals, hidden, nonfinite, done } = row;
   return [id, shape, length, steps, vals, hidden, nonfinite, done, resultChecksum(row)];
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
