@@ -5,7 +5,7 @@
  * Delivery latency is a benchmark matter (docs/scaling.md); here only the behaviour is asserted.
  */
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CancelBus } from '../../src/runtime/distributed/cancel.js';
 import { deleteKeys, REDIS_URL, redisSkipReason, testKeyPrefix } from './engines.js';
 
@@ -29,12 +29,6 @@ afterAll(async () => {
   for (const c of connections) c.disconnect();
 });
 
-const until = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-  return cond();
-};
-
 describe.skipIf(Boolean(skip))(`cancellation over Redis${skip ? ` (${skip})` : ''}`, () => {
   it('reaches the worker process running the job, and only that one', async () => {
     const api = bus();
@@ -45,7 +39,7 @@ describe.skipIf(Boolean(skip))(`cancellation over Redis${skip ? ` (${skip})` : '
     const b = await w2.watch('job-b', () => stopped.push('w2:b'));
     expect([a.cancelled, b.cancelled]).toEqual([false, false]);
     await api.cancel('job-a');
-    expect(await until(() => stopped.length > 0)).toBe(true);
+    await vi.waitFor(() => expect(stopped.length > 0).toBe(true), { timeout: 5000, interval: 5 });
     await new Promise((r) => setTimeout(r, 50));
     expect(stopped).toEqual(['w1:a']);
     expect(w1.watching).toBe(0);
@@ -74,7 +68,7 @@ describe.skipIf(Boolean(skip))(`cancellation over Redis${skip ? ` (${skip})` : '
     await worker.watch('job-lost', () => called++);
     // The mark alone, no PUBLISH: what a worker sees when the message went missing.
     await connections[0].set(`${prefix}cancel:job-lost`, '1', 'PX', 60_000);
-    expect(await until(() => called === 1)).toBe(true);
+    await vi.waitFor(() => expect(called === 1).toBe(true), { timeout: 5000, interval: 5 });
     await new Promise((r) => setTimeout(r, 150));
     expect(called).toBe(1);
   });

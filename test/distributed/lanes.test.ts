@@ -7,7 +7,7 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LaneDispatcher } from '../../src/runtime/distributed/lanes.js';
 import { deleteKeys, REDIS_URL, redisSkipReason, testKeyPrefix } from './engines.js';
 
@@ -61,12 +61,6 @@ async function setup(window: number, concurrency: number, cellMs: number, dispat
   return { queue, ds, worker, started, finished };
 }
 
-const until = async (cond: () => boolean, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  return cond();
-};
-
 describe.skipIf(Boolean(skip))(`lanes over BullMQ${skip ? ` (${skip})` : ''}`, () => {
   /** 60 sweep cells, then (5 cells in) a single job of another lane: how many cells start before it. */
   async function cellsBeforeSingle(window: number) {
@@ -74,14 +68,14 @@ describe.skipIf(Boolean(skip))(`lanes over BullMQ${skip ? ` (${skip})` : ''}`, (
     const [d] = ds;
     for (let i = 0; i < 60; i++) await d.submit('sweep:s', `cell${i}`, { n: i });
     void worker.run();
-    await until(() => started.length >= 5);
+    await vi.waitFor(() => expect(started.length >= 5).toBe(true), { timeout: 20000, interval: 10 });
     await d.submit('owner:alice', 'single', { n: 0 });
     // The single job is in BullMQ now.
     const startedWhenQueued = started.length;
-    expect(await until(() => started.length === 61)).toBe(true);
+    await vi.waitFor(() => expect(started.length === 61).toBe(true), { timeout: 20000, interval: 10 });
     // Cells still start in their own order.
     expect(started.filter((x) => x !== 'single')).toEqual(Array.from({ length: 60 }, (_, i) => `cell${i}`));
-    expect(await until(() => finished.length === 61)).toBe(true);
+    await vi.waitFor(() => expect(finished.length === 61).toBe(true), { timeout: 20000, interval: 10 });
     expect(await d.inflight('sweep:s')).toEqual([]);
     return started.indexOf('single') - startedWhenQueued;
   }
@@ -100,7 +94,7 @@ describe.skipIf(Boolean(skip))(`lanes over BullMQ${skip ? ` (${skip})` : ''}`, (
     const [d] = ds;
     for (const lane of ['a', 'b', 'c']) for (let i = 0; i < 8; i++) await d.submit(lane, `${lane}${i}`, { n: i });
     void worker.run();
-    expect(await until(() => started.length === 24)).toBe(true);
+    await vi.waitFor(() => expect(started.length === 24).toBe(true), { timeout: 20000, interval: 10 });
     // With a window of 1, after the first pass each lane waits for the other two before it runs again.
     for (let i = 3; i <= started.length; i++) {
       const seen = started.slice(0, i).map((id) => id[0]);
@@ -117,7 +111,7 @@ describe.skipIf(Boolean(skip))(`lanes over BullMQ${skip ? ` (${skip})` : ''}`, (
     expect(await d.withdraw('l', 'second')).toBe(true);
     expect(await d.withdraw('l', 'first')).toBe(false);
     void worker.run();
-    expect(await until(() => started.length === 1)).toBe(true);
+    await vi.waitFor(() => expect(started.length === 1).toBe(true), { timeout: 20000, interval: 10 });
     await new Promise((r) => setTimeout(r, 100));
     expect(started).toEqual(['first']);
     expect(await d.waiting('l')).toBe(0);
@@ -137,7 +131,7 @@ describe.skipIf(Boolean(skip))(`lanes over BullMQ${skip ? ` (${skip})` : ''}`, (
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3);
     expect((await ds[1].inflight('sweep')).length).toBeLessThanOrEqual(3);
     void worker.run();
-    expect(await until(() => started.length === 60)).toBe(true);
+    await vi.waitFor(() => expect(started.length === 60).toBe(true), { timeout: 20000, interval: 10 });
     await new Promise((r) => setTimeout(r, 100));
     expect(new Set(started).size).toBe(60);
     expect(started.length).toBe(60);
@@ -163,7 +157,7 @@ describe.skipIf(Boolean(skip))(`lanes over BullMQ${skip ? ` (${skip})` : ''}`, (
     expect(await d.reconcile()).toBe(0);
     await queue.resume();
     void worker.run();
-    expect(await until(() => started.length === 3)).toBe(true);
+    await vi.waitFor(() => expect(started.length === 3).toBe(true), { timeout: 20000, interval: 10 });
     expect([...started].sort()).toEqual(['x1', 'x2', 'x3']);
   });
 });

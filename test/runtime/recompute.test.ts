@@ -5,21 +5,13 @@
  * with keep 'series' stored, bit for bit (toEqual compares numbers with Object.is: −0 ≠ +0, NaN =
  * NaN), for every network kind and both dtypes, and the replayed events must equal the live ones.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { JobEvent } from '../../src/contract/events.js';
 import { encodeNum } from '../../src/contract/num.js';
 import { JobSpec, type JobSpecInput } from '../../src/contract/spec.js';
 import type { EmbeddedJobService, JobRecord } from '../../src/runtime/index.js';
 import { TRACE_POINTS, traceIndices } from '../../src/runtime/trace.js';
 import { collect, deferred, Fixture } from './helpers.js';
-
-async function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const fx = new Fixture();
 // One runtime (one worker) for the whole file: starting a pool costs more than these runs.
@@ -82,7 +74,7 @@ describe('series recomputed on demand', () => {
     const lean = await rt.submit(spec, null, { keep: 'summary' });
     const liveEvents = await collect(rt, lean.id);
     const fullEvents = await collect(rt, full.id);
-    await waitFor(() => ends.has(lean.id) && ends.has(full.id));
+    await vi.waitFor(() => expect(ends.has(lean.id) && ends.has(full.id)).toBe(true), { timeout: 20_000, interval: 5 });
 
     const stored = (await rt.result(full.id, null))!;
     const tasksBefore = rt.stats().tasksStarted;
@@ -129,7 +121,7 @@ describe('series recomputed on demand', () => {
     const events: JobEvent[] = [];
     const ended = deferred<void>();
     await rt.subscribe(job.id, null, { from: 0, onEvent: (e) => events.push(e), onEnd: () => ended.resolve() });
-    await waitFor(() => events.length >= 3);
+    await vi.waitFor(() => expect(events.length >= 3).toBe(true), { timeout: 20_000, interval: 5 });
     await rt.cancel(job.id, null);
     await ended.promise;
     const record = (await rt.get(job.id, null))!;
