@@ -254,15 +254,15 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
   });
 
   it('resumes after dropped connections with every step exactly once', async () => {
-    // ~3,000 recorded steps over 30,000 trained (a few seconds of engine time here: 6,600 steps/s
-    // in-process), so both drops land while the job is still running.
+    // ~3,000 recorded steps over 90,000 trained (10–15 s of engine time here), so both drops land
+    // while the job is still running even on a fast, idle machine (30,000 once ended first).
     const spec = {
       name: 'reconnect',
       seed: 7,
       network: { kind: 'mlp', depth: 6, width: 16, activation: 'tanh' },
       data: { kind: 'synthetic', samples: 64 },
-      training: { steps: 30_000, batchSize: 16, learningRate: 0.01 },
-      record: { every: 10 },
+      training: { steps: 90_000, batchSize: 16, learningRate: 0.01 },
+      record: { every: 30 },
     };
     await useJsonSpec(spec);
     await startRun();
@@ -284,7 +284,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     expect(statusAtDrop).toBe('running');
     const steps = await serverSteps(run.jobId!);
     expect(steps.length).toBeGreaterThanOrEqual(3000);
-    expect(steps.at(-1)).toBe(30_000);
+    expect(steps.at(-1)).toBe(90_000);
     expect(run.steps).toEqual(steps);
     expect(run.uniqueSteps).toBe(steps.length);
     expect(await points('#chart-grad')).toBe(steps.length);
